@@ -1,0 +1,72 @@
+# swarmops.core — the two commands: `make site` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV     ?= .venv
+PY       := $(VENV)/bin/python
+BIN      := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export ANSIBLE_FORCE_COLOR ?= 0
+PYTEST_ARGS ?=
+SANITY_DIR := build/ansible_collections/swarmops/core
+
+.PHONY: help venv engine lab lab-down site test lint sanity unit integration e2e molecule bench build clean
+
+help:
+	@echo "make site      - bring up the local lab and run site.yml (hosts -> engine -> swarm -> registry -> images -> stack -> verify)"
+	@echo "make test      - lint, unit, integration and end-to-end tests"
+	@echo "make lab       - bring the lab hosts up;  make lab-down - remove every lab container, network and volume"
+	@echo "make lint      - ansible-lint (production profile) + ansible-test sanity"
+	@echo "make bench     - side-by-side benchmarks (bench/)"
+	@echo "make build     - build the collection tarball"
+
+$(VENV)/.stamp: requirements.txt
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.stamp
+
+engine:
+	@tools/ensure-engine.sh
+
+lab: venv engine
+	$(BIN)/ansible-playbook playbooks/lab.yml
+
+lab-down: venv engine
+	$(BIN)/ansible-playbook playbooks/teardown.yml
+
+site: venv engine
+	$(BIN)/ansible-playbook site.yml
+
+lint: venv
+	$(BIN)/ansible-lint --profile production
+	$(MAKE) sanity
+
+sanity: venv
+	rm -rf build/ansible_collections && mkdir -p $(SANITY_DIR)
+	git ls-files -co --exclude-standard | grep -v '^\.collections/' | tar -cf - -T - | tar -C $(SANITY_DIR) -xf -
+	cd $(SANITY_DIR) && git init -q && git add -A && \
+	  $(CURDIR)/$(BIN)/ansible-test sanity --python 3.11 --color no --skip-test pylint \
+	    --skip-test import --exclude tests/ --exclude bench/ --exclude tools/
+
+unit: venv
+	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
+
+integration: venv engine
+	$(BIN)/pytest -q tests/integration $(PYTEST_ARGS)
+
+test: venv engine
+	$(MAKE) lint
+	$(BIN)/pytest tests $(PYTEST_ARGS)
+
+bench: venv engine
+	$(BIN)/python bench/run.py
+
+build: venv
+	$(BIN)/ansible-galaxy collection build --force --output-path build/
+
+clean:
+	rm -rf build .pytest_cache
