@@ -1,0 +1,74 @@
+"""Shared pytest helpers: run collection modules for real, through ansible."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+# Tests import module_utils as ansible_collections.swarmops.core.plugins...
+sys.path.insert(0, str(ROOT / ".collections"))
+
+BASE_IMAGE = os.environ.get("SWARMOPS_BASE_IMAGE", "swarmops/lab-base:bookworm")
+
+
+def ansible_env(extra=None):
+    env = dict(os.environ)
+    env.update(
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
+        ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
+        ANSIBLE_STDOUT_CALLBACK="ansible.builtin.minimal",
+        ANSIBLE_CALLBACK_RESULT_FORMAT="json",
+        ANSIBLE_NOCOLOR="1",
+        PATH=str(BIN) + os.pathsep + env.get("PATH", ""),
+    )
+    env.update(extra or {})
+    return env
+
+
+def run_module(module, args, check=False, diff=False, verbosity=0, env=None, host="localhost"):
+    """Run swarmops.core.<module> on localhost via `ansible` ad hoc; return (result, stdout).
+
+    The result is the module's result dict as Ansible reports it (changed, diff,
+    failed, msg, ...). stdout is the whole raw output, to assert secrets never appear.
+    """
+    cmd = [str(BIN / "ansible"), host, "-i", "localhost,", "-c", "local",
+           "-e", "ansible_python_interpreter=" + sys.executable,
+           "-m", module if "." in module else "swarmops.core." + module,
+           "-a", json.dumps(args)]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    if verbosity:
+        cmd.append("-" + "v" * verbosity)
+    proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env(env), capture_output=True, text=True)
+    out = proc.stdout
+    marker = re.search(r"^%s \| [A-Z !]+ => " % re.escape(host), out, re.M)
+    try:
+        result, _ = json.JSONDecoder().raw_decode(out[marker.end():])
+    except (AttributeError, ValueError):
+        raise AssertionError("ansible printed no result (rc=%s):\n%s\n%s" % (proc.returncode, out, proc.stderr))
+    return result, out + proc.stderr
+
+
+@pytest.fixture(scope="session")
+def ansible_module():
+    """The run_module function, as a fixture."""
+    return run_module
+
+
+@pytest.fixture(scope="session")
+def debian_base_image():
+    """The lab's Debian base image (pulled or debootstrapped once, then reused)."""
+    result, out = run_module("lab_base_image", {"name": BASE_IMAGE})
+    assert not result.get("failed"), out
+    return BASE_IMAGE
