@@ -1,0 +1,395 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmops.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""docker_image_build logic: build context + hashing, read, plan, apply.
+
+The context hash covers exactly what the Engine receives: the files of the
+context after .dockerignore (names, modes, contents, symlink targets), the
+Dockerfile as sent (after CA injection), the injected CA bundle, and the build
+options that change the image (build args, target, labels, platform). It is
+stored on the image as the label ``io.swarmops.context-hash``; an image that
+carries the same hash is reused without calling the build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import stat
+import tempfile
+
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+
+try:
+    from docker.errors import APIError, NotFound
+    from docker.utils.build import create_archive, exclude_paths
+except ImportError:  # pragma: no cover - connect() reports the missing SDK
+    APIError = NotFound = Exception
+    create_archive = exclude_paths = None
+
+HASH_LABEL = "io.swarmops.context-hash"
+# The Dockerfile and CA bundle we send are generated names in the context.
+SENT_DOCKERFILE = ".swarmops.Dockerfile"
+SENT_CA_BUNDLE = ".swarmops-build-ca.crt"
+CA_PATH_IN_IMAGE = "/usr/local/share/swarmops/build-ca.crt"
+# Tools that read a CA bundle path from the environment during RUN steps.
+CA_ENV_VARS = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE",
+               "GIT_SSL_CAINFO", "NODE_EXTRA_CA_CERTS", "CARGO_HTTP_CAINFO")
+LOG_TAIL = 25
+_STEP_RE = re.compile(r"^Step \d+/\d+ : ")
+
+
+# ---------------------------------------------------------------- references
+
+def split_reference(ref):
+    """'reg:5000/app:1' -> ('reg:5000/app', '1'); no tag -> 'latest'."""
+    if "@" in ref:
+        raise SwarmOpsError("Image reference %r: digests are not accepted here, use a tag." % ref)
+    slash = ref.rfind("/")
+    colon = ref.rfind(":")
+    if colon > slash:
+        return ref[:colon], ref[colon + 1:]
+    return ref, "latest"
+
+
+def registry_of(repository):
+    """The registry host of a repository name, or None for Docker Hub."""
+    first, sep, _ = repository.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return None
+
+
+def references(name, tag, tags):
+    """Every reference the image gets: name:tag first, then each of ``tags``.
+
+    A plain word in ``tags`` is another tag of ``name``; anything containing
+    ``/`` or ``:`` is a complete reference (repository[:tag]).
+    """
+    if split_reference(name) != (name, "latest") or "@" in name:
+        raise SwarmOpsError("name %r must be a repository without a tag; put the tag in 'tag'." % name)
+    refs = ["%s:%s" % (name, tag)]
+    for extra in tags or []:
+        ref = "%s:%s" % split_reference(extra) if ("/" in extra or ":" in extra) else "%s:%s" % (name, extra)
+        if ref not in refs:
+            refs.append(ref)
+    return refs
+
+
+# ---------------------------------------------------------------- build context
+
+def read_dockerignore(root):
+    path = os.path.join(root, ".dockerignore")
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        lines = [line.strip() for line in f.read().splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def inject_ca(dockerfile_text):
+    """After every FROM, copy the CA bundle in and point the usual tools at it.
+
+    ARG (not ENV) so the variables exist during RUN steps of the build only and
+    never end up in the image's configuration.
+    """
+    lines = dockerfile_text.splitlines()
+    escape = "\\"
+    for line in lines:  # parser directives come first: '# escape=`'
+        m = re.match(r"^#\s*escape\s*=\s*(\S)\s*$", line, re.I)
+        if m:
+            escape = m.group(1)
+        elif not line.startswith("#"):
+            break
+    snippet = ["COPY %s %s" % (SENT_CA_BUNDLE, CA_PATH_IN_IMAGE)]
+    snippet += ["ARG %s=%s" % (var, CA_PATH_IN_IMAGE) for var in CA_ENV_VARS]
+    out, in_from = [], False
+    for line in lines:
+        out.append(line)
+        stripped = line.strip()
+        if not in_from and re.match(r"^FROM\s", stripped, re.I):
+            in_from = True
+        if in_from and not stripped.endswith(escape):
+            out.extend(snippet)
+            in_from = False
+    return "\n".join(out) + "\n"
+
+
+def load_context(path, dockerfile, ca_certificates):
+    """Read the context from disk -> dict(root, files, dockerfile_text, extra_files, ignore)."""
+    root = os.path.abspath(path)
+    if not os.path.isdir(root):
+        raise SwarmOpsError("Build context %s does not exist or is not a directory." % root, path=root)
+    df_path = dockerfile if os.path.isabs(dockerfile) else os.path.join(root, dockerfile)
+    if not os.path.isfile(df_path):
+        raise SwarmOpsError("Dockerfile %s not found." % df_path, dockerfile=df_path)
+    with open(df_path, encoding="utf-8") as f:
+        dockerfile_text = f.read()
+    ignore = read_dockerignore(root)
+    rel_df = os.path.relpath(df_path, root)
+    keep = rel_df if not rel_df.startswith("..") else SENT_DOCKERFILE
+    files = sorted(exclude_paths(root, list(ignore), dockerfile=keep))
+    files = [f for f in files if f not in (SENT_DOCKERFILE, SENT_CA_BUNDLE)]
+
+    extra = []
+    if ca_certificates:
+        bundle = []
+        for ca in ca_certificates:
+            try:
+                with open(ca, encoding="utf-8") as f:
+                    text = f.read()
+            except OSError as exc:
+                raise SwarmOpsError("CA certificate %s cannot be read: %s" % (ca, exc), ca_certificate=ca)
+            if "-----BEGIN CERTIFICATE-----" not in text:
+                raise SwarmOpsError("CA certificate %s holds no PEM certificate." % ca, ca_certificate=ca)
+            bundle.append(text.strip() + "\n")
+        extra.append((SENT_CA_BUNDLE, "".join(bundle)))
+        dockerfile_text = inject_ca(dockerfile_text)
+    extra.append((SENT_DOCKERFILE, dockerfile_text))
+    # The daemon drops the Dockerfile named in .dockerignore from the context,
+    # so our generated Dockerfile never reaches COPY . (as the SDK does for it).
+    extra.append((".dockerignore", "\n".join(ignore + [SENT_DOCKERFILE]) + "\n"))
+    return dict(root=root, files=files, extra_files=extra, ignore=ignore)
+
+
+def _entry(root, rel):
+    full = os.path.join(root, rel)
+    st = os.lstat(full)
+    mode = stat.S_IMODE(st.st_mode)
+    if stat.S_ISLNK(st.st_mode):
+        return ["l", rel, mode, os.readlink(full)]
+    if stat.S_ISDIR(st.st_mode):
+        return ["d", rel, mode]
+    if stat.S_ISREG(st.st_mode):
+        digest = hashlib.sha256()
+        with open(full, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return ["f", rel, mode, digest.hexdigest()]
+    return None  # sockets, fifos: the SDK skips them too
+
+
+def context_hash(context, build_args=None, target=None, labels=None, platform=None):
+    """sha256 over the context as sent plus the options that shape the image."""
+    h = hashlib.sha256()
+    options = dict(build_args=build_args or {}, target=target or "", labels=labels or {},
+                   platform=platform or "")
+    h.update(json.dumps(options, sort_keys=True).encode() + b"\n")
+    for rel in context["files"]:
+        if rel == ".dockerignore":
+            continue  # its effect is in the file list; the sent copy is an extra file
+        entry = _entry(context["root"], rel)
+        if entry is not None:
+            h.update(json.dumps(entry).encode() + b"\n")
+    for name, text in context["extra_files"]:
+        h.update(json.dumps(["x", name, hashlib.sha256(text.encode()).hexdigest()]).encode() + b"\n")
+    return "sha256:" + h.hexdigest()
+
+
+# ---------------------------------------------------------------- read / plan
+
+def inspect_image(client, ref):
+    try:
+        return client.inspect_image(ref)
+    except NotFound:
+        return None
+
+
+def read_images(client, refs):
+    """{ref: image inspect or None} for every reference."""
+    return {ref: inspect_image(client, ref) for ref in refs}
+
+
+def plan_build(images, refs, wanted_hash, force):
+    """-> (build: bool, retag: [refs], old_hash). Pure."""
+    primary = images.get(refs[0])
+    old_hash = ((primary or {}).get("Config") or {}).get("Labels") or {}
+    old_hash = old_hash.get(HASH_LABEL)
+    if force or primary is None or old_hash != wanted_hash:
+        return True, list(refs[1:]), old_hash
+    image_id = primary["Id"]
+    retag = [ref for ref in refs[1:] if (images.get(ref) or {}).get("Id") != image_id]
+    return False, retag, old_hash
+
+
+def repo_digest_for(image, repository):
+    for repo_digest in (image or {}).get("RepoDigests") or []:
+        repo, _, digest = repo_digest.partition("@")
+        if repo == repository:
+            return digest
+    return None
+
+
+def push_needed(local_image, repository, remote_digest):
+    """A push changes something unless the registry already has the local image. Pure."""
+    if remote_digest is None:
+        return True
+    return remote_digest not in [d.partition("@")[2] for d in (local_image or {}).get("RepoDigests") or []
+                                 if d.partition("@")[0] == repository]
+
+
+# ---------------------------------------------------------------- apply
+
+def _failing_step(lines):
+    for line in reversed(lines):
+        if _STEP_RE.match(line):
+            return line
+    return None
+
+
+def run_build(client, context, refs, build_args, target, labels, platform, pull, nocache, timeout):
+    """Build through the Engine API; stream the log. -> (image_id, log lines)."""
+    log = []
+    image_id = None
+    with tempfile.TemporaryFile() as fileobj:
+        create_archive(context["root"], files=context["files"], fileobj=fileobj,
+                       extra_files=context["extra_files"])
+        repository, tag = split_reference(refs[0])
+        kwargs = dict(fileobj=fileobj, custom_context=True, dockerfile=SENT_DOCKERFILE,
+                      tag=refs[0], buildargs=build_args or None, target=target or None,
+                      labels=labels, pull=pull, nocache=nocache, rm=True, forcerm=True,
+                      decode=True, timeout=timeout)
+        if platform:
+            kwargs["platform"] = platform
+        try:
+            for chunk in client.build(**kwargs):
+                if "stream" in chunk:
+                    log.extend(line for line in chunk["stream"].splitlines() if line.strip())
+                    m = re.match(r"^Successfully built ([0-9a-f]+)", chunk["stream"])
+                    if m and not image_id:
+                        image_id = m.group(1)
+                if "aux" in chunk and isinstance(chunk["aux"], dict) and chunk["aux"].get("ID"):
+                    image_id = chunk["aux"]["ID"]
+                if "error" in chunk or "errorDetail" in chunk:
+                    message = (chunk.get("errorDetail") or {}).get("message") or chunk.get("error")
+                    log.append(message)
+                    step = _failing_step(log)
+                    raise SwarmOpsError(
+                        "Build of %s failed%s: %s" % (refs[0], " at " + step if step else "", message),
+                        failed_step=step, build_log=log[-LOG_TAIL:])
+        except APIError as exc:
+            raise SwarmOpsError("Build of %s failed: %s" % (refs[0], exc.explanation or exc),
+                                failed_step=_failing_step(log), build_log=log[-LOG_TAIL:])
+    image = inspect_image(client, refs[0])
+    if image is None:
+        raise SwarmOpsError("Build of %s reported no image." % refs[0], build_log=log[-LOG_TAIL:])
+    return image["Id"], log
+
+
+def tag_image(client, image_id, ref):
+    repository, tag = split_reference(ref)
+    client.tag(image_id, repository, tag, force=True)
+
+
+def auth_config(registry_auth, repository):
+    if not registry_auth or not registry_auth.get("username"):
+        return None
+    return dict(username=registry_auth["username"], password=registry_auth.get("password") or "",
+                serveraddress=registry_auth.get("registry") or registry_of(repository) or "docker.io")
+
+
+def _is_auth_error(text):
+    text = text.lower()
+    return any(word in text for word in ("unauthorized", "authentication required", "denied",
+                                         "no basic auth credentials", "incorrect username or password"))
+
+
+def remote_digest(client, ref, auth):
+    """The registry's manifest digest for ref, or None when it has none."""
+    try:
+        info = client.inspect_distribution(ref, auth_config=auth)
+    except APIError as exc:
+        text = str(exc.explanation or exc)
+        if _is_auth_error(text):
+            raise SwarmOpsError("Registry %s refused the credentials%s for %s: %s" % (
+                (auth or {}).get("serveraddress") or registry_of(split_reference(ref)[0]) or "docker.io",
+                " of user %s" % auth["username"] if auth else " (none given)", ref, text), reference=ref)
+        if exc.status_code == 404 or "manifest unknown" in text.lower() or "not found" in text.lower():
+            return None
+        raise SwarmOpsError("Cannot ask the registry about %s: %s" % (ref, text), reference=ref)
+    return (info.get("Descriptor") or {}).get("digest")
+
+
+def push(client, ref, auth):
+    """Push ref; -> the digest the registry reports."""
+    repository, tag = split_reference(ref)
+    digest = None
+    log = []
+    for chunk in client.push(repository, tag=tag, auth_config=auth, stream=True, decode=True):
+        if chunk.get("status"):
+            log.append(chunk["status"])
+        if isinstance(chunk.get("aux"), dict) and chunk["aux"].get("Digest"):
+            digest = chunk["aux"]["Digest"]
+        if "error" in chunk or "errorDetail" in chunk:
+            message = (chunk.get("errorDetail") or {}).get("message") or chunk.get("error")
+            if _is_auth_error(message):
+                raise SwarmOpsError("Registry %s refused the credentials for %s: %s" % (
+                    (auth or {}).get("serveraddress") or registry_of(repository), ref, message), reference=ref)
+            raise SwarmOpsError("Push of %s failed: %s" % (ref, message), reference=ref, push_log=log[-LOG_TAIL:])
+    return digest
+
+
+# ---------------------------------------------------------------- the module's run
+
+def ensure_image(client, params, check_mode):
+    """read -> plan -> apply for docker_image_build; -> result dict."""
+    refs = references(params["name"], params["tag"], params.get("tags"))
+    build_args = {k: str(v) for k, v in (params.get("build_args") or {}).items()}
+    user_labels = {k: str(v) for k, v in (params.get("labels") or {}).items()}
+    context = load_context(params["path"], params.get("dockerfile") or "Dockerfile",
+                           params.get("ca_certificates"))
+    wanted = context_hash(context, build_args, params.get("target"), user_labels, params.get("platform"))
+
+    images = read_images(client, refs)
+    build, retag, old_hash = plan_build(images, refs, wanted, params.get("force"))
+    actions = (["build %s" % refs[0]] if build else []) + ["tag %s" % ref for ref in retag]
+    result = dict(changed=bool(actions), context_hash=wanted, references=refs, actions=actions,
+                  image_id=(images[refs[0]] or {}).get("Id") if not build else None,
+                  diff=dict(before=dict(context_hash=old_hash, image_id=(images[refs[0]] or {}).get("Id")),
+                            after=dict(context_hash=wanted)))
+
+    if check_mode:
+        if params.get("push") and build:
+            result["actions"] += ["push %s" % ref for ref in refs]
+        elif params.get("push"):
+            _plan_pushes(client, params, refs, images[refs[0]], result, check_mode=True)
+        return result
+
+    if build:
+        labels = dict(user_labels, **{HASH_LABEL: wanted})
+        image_id, log = run_build(client, context, refs, build_args, params.get("target"), labels,
+                                  params.get("platform"), params.get("pull"), params.get("nocache"),
+                                  params.get("build_timeout"))
+        result["build_log"] = log[-LOG_TAIL:]
+        result["image_id"] = image_id
+    for ref in retag:
+        tag_image(client, result["image_id"], ref)
+    result["diff"]["after"]["image_id"] = result["image_id"]
+    if params.get("push"):
+        _plan_pushes(client, params, refs, inspect_image(client, refs[0]), result, check_mode=False)
+    return result
+
+
+def _plan_pushes(client, params, refs, image, result, check_mode):
+    digests = {}
+    for ref in refs:
+        repository, _ = split_reference(ref)
+        auth = auth_config(params.get("registry_auth"), repository)
+        before = remote_digest(client, ref, auth)
+        if not push_needed(image, repository, before):
+            digests[ref] = before
+            continue
+        result["actions"].append("push %s" % ref)
+        result["changed"] = True
+        if check_mode:
+            continue
+        after = push(client, ref, auth)
+        digests[ref] = after
+        if after == before:
+            # The registry already held this manifest: nothing changed there.
+            result["actions"][-1] = "push %s (registry already up to date)" % ref
+            result["changed"] = bool([a for a in result["actions"] if "already up to date" not in a])
+    result["digests"] = digests
+    result["digest"] = digests.get(refs[0])
