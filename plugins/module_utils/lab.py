@@ -1,0 +1,253 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmops.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The local lab: containers that behave like fresh VMs (systemd, sshd, python3, no Docker).
+
+validate/build/plan are pure; read and apply talk to the engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import ipaddress
+import json
+import socket
+import tarfile
+
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
+    DockerException,
+    SwarmOpsError,
+)
+
+LAB_LABEL = "io.swarmops.lab"
+HOST_LABEL = "io.swarmops.lab.host"
+SPEC_LABEL = "io.swarmops.lab.spec-hash"
+
+# LAB.md: --privileged fails on these machines; this flag set runs systemd and a nested dockerd.
+CAP_ADD = ["ALL"]
+CAP_DROP = ["SYS_RESOURCE"]
+SECURITY_OPT = ["seccomp=unconfined", "apparmor=unconfined"]
+DEVICE_CGROUP_RULES = ["a *:* rwm"]
+
+
+def network_name(lab):
+    return "%s-net" % lab
+
+
+def container_name(lab, host):
+    return "%s-%s" % (lab, host)
+
+
+def volume_name(lab, host):
+    return "%s-%s-docker" % (lab, host)
+
+
+def parse_port(spec, host):
+    """'4000:4000', '127.0.0.1:8080:8080' or '53:53/udp' -> (ip, host_port, container_port, proto)."""
+    text = str(spec)
+    proto = "tcp"
+    if "/" in text:
+        text, proto = text.rsplit("/", 1)
+    parts = text.split(":")
+    if len(parts) == 2:
+        parts.insert(0, "127.0.0.1")
+    if len(parts) != 3 or proto not in ("tcp", "udp") or not all(p.isdigit() for p in parts[1:]):
+        raise SwarmOpsError(
+            "Lab host %s: published port %r is not [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]." % (host, spec))
+    ip, host_port, container_port = parts[0], int(parts[1]), int(parts[2])
+    for port in (host_port, container_port):
+        if not 0 < port < 65536:
+            raise SwarmOpsError("Lab host %s: port %d in %r is out of range." % (host, port, spec))
+    return ip, host_port, container_port, proto
+
+
+def build(params):
+    """The desired lab, validated: network + one container spec per host."""
+    lab = params["name"]
+    try:
+        subnet = ipaddress.ip_network(params["subnet"])
+    except ValueError as exc:
+        raise SwarmOpsError("subnet %r is not a network: %s" % (params["subnet"], exc))
+    hosts, seen_addr, seen_ports = [], {}, {}
+    for entry in params["hosts"]:
+        host = entry["name"]
+        try:
+            address = ipaddress.ip_address(entry["address"])
+        except ValueError:
+            raise SwarmOpsError("Lab host %s: address %r is not an IP address." % (host, entry["address"]))
+        if address not in subnet or address in (subnet.network_address, subnet.broadcast_address) \
+                or address == next(subnet.hosts()):
+            raise SwarmOpsError(
+                "Lab host %s: address %s is not a usable host address of %s (the first one is the gateway)."
+                % (host, address, subnet))
+        if str(address) in seen_addr:
+            raise SwarmOpsError("Lab hosts %s and %s share the address %s." % (seen_addr[str(address)], host, address))
+        seen_addr[str(address)] = host
+        ports = [("127.0.0.1", entry["ssh_port"], 22, "tcp")]
+        ports += [parse_port(p, host) for p in entry.get("published_ports") or []]
+        for ip, host_port, _cport, proto in ports:
+            key = (ip, host_port, proto)
+            if key in seen_ports:
+                raise SwarmOpsError("Lab hosts %s and %s both publish %s:%d/%s." % (seen_ports[key], host, ip, host_port, proto))
+            seen_ports[key] = host
+        hosts.append(dict(name=host, container=container_name(lab, host), address=str(address),
+                          ssh_port=entry["ssh_port"], ports=sorted(ports), image=params["image"],
+                          volume=volume_name(lab, host)))
+    if len({h["name"] for h in hosts}) != len(hosts):
+        raise SwarmOpsError("Lab host names must be unique.")
+    for spec in hosts:
+        spec["spec_hash"] = spec_hash(spec, subnet)
+    return dict(name=lab, network=network_name(lab), subnet=str(subnet),
+                gateway=str(next(subnet.hosts())), hosts=hosts)
+
+
+def spec_hash(spec, subnet):
+    material = dict(spec, subnet=str(subnet), flags=[CAP_ADD, CAP_DROP, SECURITY_OPT, DEVICE_CGROUP_RULES])
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def read(client, lab):
+    """What exists of the lab: network (subnet) and containers keyed by host name."""
+    nets = client.networks(names=[network_name(lab)])
+    network = None
+    for net in nets:
+        if net["Name"] == network_name(lab):
+            configs = (net.get("IPAM") or {}).get("Config") or []
+            network = dict(id=net["Id"], subnet=configs[0].get("Subnet") if configs else None)
+    containers, ports = {}, set()
+    for info in client.containers(all=True, filters={"label": "%s=%s" % (LAB_LABEL, lab)}):
+        labels = info.get("Labels") or {}
+        containers[labels.get(HOST_LABEL)] = dict(
+            id=info["Id"], state=info["State"], spec_hash=labels.get(SPEC_LABEL))
+        ports.update((p.get("IP"), p["PublicPort"], p["Type"]) for p in info.get("Ports") or [] if p.get("PublicPort"))
+    volumes = {v["Name"] for v in (client.volumes(filters={"label": "%s=%s" % (LAB_LABEL, lab)}).get("Volumes") or [])}
+    return dict(network=network, containers=containers, volumes=volumes, ports=ports)
+
+
+def plan(actual, desired, state):
+    """Ordered actions; each is (verb, kind, name, detail)."""
+    actions = []
+    if state == "absent":
+        for host in sorted(actual["containers"]):
+            actions.append(("remove", "container", host, None))
+        for vol in sorted(actual["volumes"]):
+            actions.append(("remove", "volume", vol, None))
+        if actual["network"]:
+            actions.append(("remove", "network", desired["network"], None))
+        return actions
+    net = actual["network"]
+    recreate_all = bool(net and net["subnet"] != desired["subnet"])
+    if recreate_all:
+        for host in sorted(actual["containers"]):
+            actions.append(("remove", "container", host, "network subnet changed"))
+        actions.append(("remove", "network", desired["network"], "subnet %s -> %s" % (net["subnet"], desired["subnet"])))
+    if not net or recreate_all:
+        actions.append(("create", "network", desired["network"], desired["subnet"]))
+    wanted = {h["name"] for h in desired["hosts"]}
+    for host in sorted(set(actual["containers"]) - wanted):
+        actions.append(("remove", "container", host, "not in the lab definition"))
+    for spec in desired["hosts"]:
+        current = None if recreate_all else actual["containers"].get(spec["name"])
+        if current is None:
+            actions.append(("create", "container", spec["name"], spec))
+        elif current["spec_hash"] != spec["spec_hash"]:
+            actions.append(("recreate", "container", spec["name"], spec))
+        elif current["state"] != "running":
+            actions.append(("start", "container", spec["name"], spec))
+    return actions
+
+
+def ports_in_use(actions, actual):
+    """Host ports the plan needs that something other than this lab's containers holds."""
+    busy = []
+    for verb, kind, host, spec in actions:
+        if kind != "container" or verb not in ("create", "recreate", "start"):
+            continue
+        for ip, host_port, _cport, proto in spec["ports"]:
+            if (ip, host_port, proto) in actual["ports"]:
+                continue
+            sock_type = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+            with socket.socket(socket.AF_INET, sock_type) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((ip, host_port))
+                except OSError:
+                    busy.append("%s:%d/%s (lab host %s)" % (ip, host_port, proto, host))
+    return busy
+
+
+def _authorized_keys_tar(public_key):
+    data = (public_key.strip() + "\n").encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        folder = tarfile.TarInfo(".ssh")
+        folder.type, folder.mode = tarfile.DIRTYPE, 0o700
+        tar.addfile(folder)
+        info = tarfile.TarInfo(".ssh/authorized_keys")
+        info.size, info.mode = len(data), 0o600
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _create_container(client, lab, desired, spec, public_key):
+    port_bindings = {}
+    for ip, host_port, cport, proto in spec["ports"]:
+        port_bindings["%d/%s" % (cport, proto)] = (ip, host_port)
+    host_config = client.create_host_config(
+        cap_add=CAP_ADD, cap_drop=CAP_DROP, security_opt=SECURITY_OPT,
+        device_cgroup_rules=DEVICE_CGROUP_RULES, cgroupns="host",
+        binds=["/sys/fs/cgroup:/sys/fs/cgroup:rw", "%s:/var/lib/docker" % spec["volume"]],
+        tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
+        port_bindings=port_bindings,
+        restart_policy={"Name": "unless-stopped"},
+    )
+    networking = client.create_networking_config({
+        desired["network"]: client.create_endpoint_config(ipv4_address=spec["address"], aliases=[spec["name"]]),
+    })
+    client.create_volume(spec["volume"], labels={LAB_LABEL: lab})
+    container = client.create_container(
+        spec["image"], name=spec["container"], hostname=spec["name"], detach=True, tty=True,
+        ports=[(int(k.split("/")[0]), k.split("/")[1]) for k in port_bindings],
+        environment={"container": "docker"}, stop_signal="SIGRTMIN+3",
+        labels={LAB_LABEL: lab, HOST_LABEL: spec["name"], SPEC_LABEL: spec["spec_hash"]},
+        host_config=host_config, networking_config=networking,
+    )
+    client.put_archive(container["Id"], "/root", _authorized_keys_tar(public_key))
+    client.start(container["Id"])
+
+
+def apply(client, lab, desired, actual, actions, public_key):
+    for verb, kind, name, spec in actions:
+        try:
+            if kind == "network" and verb == "remove":
+                client.remove_network(name)
+            elif kind == "network":
+                ipam = {"Driver": "default", "Config": [{"Subnet": desired["subnet"], "Gateway": desired["gateway"]}]}
+                client.create_network(name, driver="bridge", ipam=ipam, labels={LAB_LABEL: lab})
+            elif kind == "volume":
+                client.remove_volume(name, force=True)
+            elif verb == "remove":
+                client.remove_container(actual["containers"][name]["id"], force=True)
+            elif verb == "recreate":
+                client.remove_container(actual["containers"][name]["id"], force=True)
+                _create_container(client, lab, desired, spec, public_key)
+            elif verb == "start":
+                client.start(actual["containers"][name]["id"])
+            else:
+                _create_container(client, lab, desired, spec, public_key)
+        except DockerException as exc:
+            raise SwarmOpsError("Lab %s: could not %s %s %s: %s" % (lab, verb, kind, name, exc))
+
+
+def summary(actions):
+    return [dict(action=verb, kind=kind, name=name) for verb, kind, name, _spec in actions]
+
+
+def diff(actual, desired, actions):
+    before = dict(network=actual["network"] and actual["network"]["subnet"],
+                  hosts={h: c["spec_hash"] for h, c in sorted(actual["containers"].items())})
+    after = {} if not desired else dict(network=desired["subnet"], hosts={h["name"]: h["spec_hash"] for h in desired["hosts"]})
+    if not actions:
+        after = before
+    return dict(before=before, after=after)

@@ -1,0 +1,167 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: swarmops.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: docker_lab
+short_description: Containers on the local Docker Engine that behave like fresh hosts
+version_added: 0.1.0
+description:
+  - Ensures a lab of "containers as hosts" (what kind is to Kubernetes) on a Docker Engine:
+    one bridge network with fixed addresses, and per host a container running systemd as PID 1
+    with sshd and python3, C(/var/lib/docker) on a volume, sshd published on 127.0.0.1.
+  - Uses the flag set that runs systemd and a nested Docker Engine without C(--privileged)
+    (all capabilities but SYS_RESOURCE, seccomp and AppArmor unconfined, all devices, host cgroup namespace).
+  - The SSH public key is written to C(/root/.ssh/authorized_keys) before the container starts.
+  - A host whose definition changed is recreated (its C(/var/lib/docker) volume is kept); a stopped host is started.
+  - Before creating anything, checks that every published port is free on the host and fails naming it.
+author: swarmops maintainers
+extends_documentation_fragment:
+  - swarmops.core.docker
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+options:
+  name:
+    description: Lab name; prefixes the network C(<name>-net), containers C(<name>-<host>) and volumes.
+    type: str
+    default: swarmops
+  state:
+    description: V(present) creates and starts the lab; V(absent) removes its containers, volumes and network.
+    type: str
+    choices: [present, absent]
+    default: present
+  image:
+    description: The node image (systemd, sshd, python3). Required with O(state=present).
+    type: str
+  subnet:
+    description: Subnet of the lab's bridge network; its first address is the gateway.
+    type: str
+    default: 172.30.0.0/24
+  ssh_public_key:
+    description: OpenSSH public key allowed to log in as root. Required with O(state=present).
+    type: str
+  hosts:
+    description: The lab hosts.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Host (and container host) name.
+        type: str
+        required: true
+      address:
+        description: Fixed address on the lab network.
+        type: str
+        required: true
+      ssh_port:
+        description: Port on 127.0.0.1 that forwards to the host's sshd.
+        type: int
+        required: true
+      published_ports:
+        description:
+          - More ports, C([IP:]HOST_PORT:CONTAINER_PORT[/PROTO]); IP defaults to 127.0.0.1.
+        type: list
+        elements: str
+        default: []
+"""
+
+EXAMPLES = r"""
+- name: Three lab hosts
+  swarmops.core.docker_lab:
+    name: swarmops
+    image: swarmops/lab-node:bookworm
+    ssh_public_key: "{{ lookup('ansible.builtin.file', '~/.swarmops/labs/swarmops/id_ed25519.pub') }}"
+    hosts:
+      - {name: manager1, address: 172.30.0.11, ssh_port: 2221, published_ports: ["4000:4000", "8080:8080"]}
+      - {name: worker1, address: 172.30.0.12, ssh_port: 2222}
+      - {name: worker2, address: 172.30.0.13, ssh_port: 2223}
+
+- name: Remove the lab
+  swarmops.core.docker_lab:
+    name: swarmops
+    state: absent
+"""
+
+RETURN = r"""
+actions:
+  description: What was done (or would be, in check mode), in order.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{action: create, kind: network, name: swarmops-net}, {action: create, kind: container, name: manager1}]
+hosts:
+  description: The lab hosts as created.
+  returned: when O(state=present)
+  type: list
+  elements: dict
+  sample: [{name: manager1, container: swarmops-manager1, address: 172.30.0.11, ssh_port: 2221}]
+network:
+  description: Name of the lab network.
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.swarmops.core.plugins.module_utils import lab
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
+    DOCKER_COMMON_ARGS,
+    SwarmOpsError,
+    connect,
+    run_module,
+)
+
+
+def run(module):
+    params = module.params
+    present = params["state"] == "present"
+    desired = lab.build(params) if present else dict(network=lab.network_name(params["name"]), hosts=[])
+    client = connect(params)
+    actual = lab.read(client, params["name"])
+    actions = lab.plan(actual, desired, params["state"])
+    busy = lab.ports_in_use(actions, actual)
+    if busy:
+        raise SwarmOpsError("Port(s) already in use on this machine: %s. Free them or change the lab "
+                            "definition (ssh_port / published_ports)." % ", ".join(busy))
+    if actions and not module.check_mode:
+        lab.apply(client, params["name"], desired, actual, actions, params["ssh_public_key"])
+    result = dict(changed=bool(actions), actions=lab.summary(actions), network=desired["network"])
+    if present:
+        result["hosts"] = [dict(name=h["name"], container=h["container"], address=h["address"],
+                                ssh_port=h["ssh_port"]) for h in desired["hosts"]]
+    if module._diff:
+        result["diff"] = lab.diff(actual, desired if present else None, actions)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            DOCKER_COMMON_ARGS,
+            name=dict(type="str", default="swarmops"),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            image=dict(type="str"),
+            subnet=dict(type="str", default="172.30.0.0/24"),
+            ssh_public_key=dict(type="str", no_log=False),
+            hosts=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str", required=True),
+                address=dict(type="str", required=True),
+                ssh_port=dict(type="int", required=True),
+                published_ports=dict(type="list", elements="str", default=[]),
+            )),
+        ),
+        required_if=[("state", "present", ("image", "ssh_public_key"))],
+        supports_check_mode=True,
+    )
+    run_module(module, run)
+
+
+if __name__ == "__main__":
+    main()
