@@ -1,0 +1,238 @@
+"""Pure logic of docker_image_build: context hashing, CA injection, references, plans."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.swarmops.core.plugins.module_utils import image_build as ib
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+
+PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM base\nCOPY . /app\n")
+    (tmp_path / "app.py").write_text("print('hi')\n")
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "util.py").write_text("X = 1\n")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "out.o").write_text("junk")
+    (tmp_path / "notes.md").write_text("notes")
+    (tmp_path / "keep.md").write_text("keep")
+    (tmp_path / ".dockerignore").write_text("# comment\nbuild\n*.md\n!keep.md\n")
+    return tmp_path
+
+
+def digest(path, dockerfile="Dockerfile", ca=None, **options):
+    return ib.context_hash(ib.load_context(str(path), dockerfile, ca), **options)
+
+
+def test_file_list_honours_dockerignore(ctx):
+    files = ib.load_context(str(ctx), "Dockerfile", None)["files"]
+    assert "app.py" in files and "lib/util.py" in files and "keep.md" in files
+    assert "notes.md" not in files and "build" not in files and "build/out.o" not in files
+
+
+def test_hash_is_stable_and_prefixed(ctx):
+    first = digest(ctx)
+    assert first == digest(ctx)
+    assert first.startswith("sha256:") and len(first) == 7 + 64
+
+
+def test_ignored_files_do_not_count(ctx):
+    before = digest(ctx)
+    (ctx / "notes.md").write_text("edited")
+    (ctx / "build" / "new.o").write_text("more junk")
+    assert digest(ctx) == before
+
+
+def test_included_file_edit_counts(ctx):
+    before = digest(ctx)
+    (ctx / "lib" / "util.py").write_text("X = 2\n")
+    assert digest(ctx) != before
+
+
+def test_reincluded_file_counts(ctx):
+    before = digest(ctx)
+    (ctx / "keep.md").write_text("changed")
+    assert digest(ctx) != before
+
+
+def test_new_and_removed_files_count(ctx):
+    before = digest(ctx)
+    (ctx / "new.py").write_text("")
+    added = digest(ctx)
+    assert added != before
+    (ctx / "new.py").unlink()
+    assert digest(ctx) == before
+
+
+def test_rename_counts(ctx):
+    before = digest(ctx)
+    (ctx / "app.py").rename(ctx / "main.py")
+    assert digest(ctx) != before
+
+
+def test_mode_counts_but_mtime_does_not(ctx):
+    before = digest(ctx)
+    os.utime(ctx / "app.py", (1, 1))
+    assert digest(ctx) == before
+    os.chmod(ctx / "app.py", 0o755)
+    assert digest(ctx) != before
+
+
+def test_symlink_target_counts(ctx):
+    os.symlink("app.py", ctx / "link")
+    before = digest(ctx)
+    os.unlink(ctx / "link")
+    os.symlink("lib/util.py", ctx / "link")
+    assert digest(ctx) != before
+
+
+def test_dockerfile_counts_even_when_ignored(ctx):
+    (ctx / ".dockerignore").write_text("Dockerfile\n")
+    before = digest(ctx)
+    (ctx / "Dockerfile").write_text("FROM base\nRUN true\n")
+    assert digest(ctx) != before
+
+
+def test_dockerfile_outside_the_context_counts(ctx, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("df") / "Dockerfile.prod"
+    outside.write_text("FROM base\n")
+    before = digest(ctx, dockerfile=str(outside))
+    outside.write_text("FROM base\nRUN true\n")
+    assert digest(ctx, dockerfile=str(outside)) != before
+
+
+def test_dockerfile_counts_by_content_not_by_name(ctx):
+    (ctx / "Dockerfile.alt").write_text("FROM base\nCOPY . /app\n")
+    assert digest(ctx) == digest(ctx, dockerfile="Dockerfile.alt")
+    (ctx / "Dockerfile.alt").write_text("FROM other\nCOPY . /app\n")
+    assert digest(ctx) != digest(ctx, dockerfile="Dockerfile.alt")
+
+
+@pytest.mark.parametrize("options", [
+    dict(build_args={"A": "1"}),
+    dict(target="prod"),
+    dict(labels={"team": "x"}),
+    dict(platform="linux/arm64"),
+])
+def test_build_options_count(ctx, options):
+    assert digest(ctx, **options) != digest(ctx)
+
+
+def test_build_arg_value_counts_and_order_does_not(ctx):
+    assert digest(ctx, build_args={"A": "1"}) != digest(ctx, build_args={"A": "2"})
+    assert digest(ctx, build_args={"A": "1", "B": "2"}) == digest(ctx, build_args={"B": "2", "A": "1"})
+
+
+def test_ca_bundle_counts(ctx, tmp_path_factory):
+    ca = tmp_path_factory.mktemp("ca") / "ca.crt"
+    ca.write_text(PEM)
+    with_ca = digest(ctx, ca=[str(ca)])
+    assert with_ca != digest(ctx)
+    ca.write_text(PEM + PEM)
+    assert digest(ctx, ca=[str(ca)]) != with_ca
+
+
+def test_missing_context_and_dockerfile_name_the_path(tmp_path):
+    with pytest.raises(SwarmOpsError, match="does-not-exist"):
+        ib.load_context(str(tmp_path / "does-not-exist"), "Dockerfile", None)
+    with pytest.raises(SwarmOpsError, match=r"Dockerfile.*not found"):
+        ib.load_context(str(tmp_path), "Dockerfile", None)
+
+
+def test_bad_ca_files_are_named(ctx, tmp_path_factory):
+    d = tmp_path_factory.mktemp("ca")
+    with pytest.raises(SwarmOpsError, match="missing.crt"):
+        ib.load_context(str(ctx), "Dockerfile", [str(d / "missing.crt")])
+    (d / "junk.crt").write_text("not a certificate")
+    with pytest.raises(SwarmOpsError, match="junk.crt.*no PEM"):
+        ib.load_context(str(ctx), "Dockerfile", [str(d / "junk.crt")])
+
+
+def test_sent_dockerignore_drops_only_the_generated_dockerfile(ctx):
+    extra = dict(ib.load_context(str(ctx), "Dockerfile", None)["extra_files"])
+    assert extra[".dockerignore"].splitlines() == ["build", "*.md", "!keep.md", ib.SENT_DOCKERFILE]
+    assert extra[ib.SENT_DOCKERFILE] == "FROM base\nCOPY . /app\n"
+
+
+def test_inject_ca_after_every_from_and_as_args_only():
+    text = "ARG BASE=x\nFROM ${BASE} AS build\nRUN make\nfrom scratch\nCOPY --from=build /a /a\n"
+    out = ib.inject_ca(text).splitlines()
+    froms = [i for i, line in enumerate(out) if line.lower().startswith("from")]
+    assert len(froms) == 2
+    for i in froms:
+        assert out[i + 1] == "COPY %s %s" % (ib.SENT_CA_BUNDLE, ib.CA_PATH_IN_IMAGE)
+        assert "ARG PIP_CERT=%s" % ib.CA_PATH_IN_IMAGE in out[i + 2:i + 2 + len(ib.CA_ENV_VARS)]
+    assert out[0] == "ARG BASE=x"
+    assert not any(line.startswith("ENV") for line in out)
+
+
+def test_inject_ca_respects_continuation_lines_and_escape_directive():
+    out = ib.inject_ca("FROM \\\n  base\nRUN x\n").splitlines()
+    assert out[:3] == ["FROM \\", "  base", "COPY %s %s" % (ib.SENT_CA_BUNDLE, ib.CA_PATH_IN_IMAGE)]
+    out = ib.inject_ca("# escape=`\nFROM `\n  base\nRUN x\n").splitlines()
+    assert out[3].startswith("COPY ")
+
+
+@pytest.mark.parametrize("ref, expected", [
+    ("app", ("app", "latest")),
+    ("app:1.0", ("app", "1.0")),
+    ("reg:5000/team/app", ("reg:5000/team/app", "latest")),
+    ("reg:5000/team/app:v2", ("reg:5000/team/app", "v2")),
+])
+def test_split_reference(ref, expected):
+    assert ib.split_reference(ref) == expected
+
+
+def test_registry_of():
+    assert ib.registry_of("reg.example.com/app") == "reg.example.com"
+    assert ib.registry_of("127.0.0.1:5000/app") == "127.0.0.1:5000"
+    assert ib.registry_of("localhost/app") == "localhost"
+    assert ib.registry_of("team/app") is None
+    assert ib.registry_of("app") is None
+
+
+def test_references():
+    assert ib.references("reg:5000/app", "1.0", ["latest", "other/app:x", "mirror:5000/app"]) == [
+        "reg:5000/app:1.0", "reg:5000/app:latest", "other/app:x", "mirror:5000/app:latest"]
+    with pytest.raises(SwarmOpsError, match="without a tag"):
+        ib.references("app:1.0", "latest", [])
+
+
+def _image(image_id, context_hash=None, repo_digests=()):
+    labels = {ib.HASH_LABEL: context_hash} if context_hash else {}
+    return {"Id": image_id, "Config": {"Labels": labels}, "RepoDigests": list(repo_digests)}
+
+
+def test_plan_build():
+    refs = ["app:1", "app:latest"]
+    same = {"app:1": _image("sha256:a", "h1"), "app:latest": _image("sha256:a", "h1")}
+    assert ib.plan_build(same, refs, "h1", force=False) == (False, [], "h1")
+    assert ib.plan_build(same, refs, "h1", force=True) == (True, ["app:latest"], "h1")
+    assert ib.plan_build(same, refs, "h2", force=False) == (True, ["app:latest"], "h1")
+    stale_tag = {"app:1": _image("sha256:a", "h1"), "app:latest": _image("sha256:old", "h0")}
+    assert ib.plan_build(stale_tag, refs, "h1", force=False) == (False, ["app:latest"], "h1")
+    absent = {"app:1": None, "app:latest": None}
+    assert ib.plan_build(absent, refs, "h1", force=False) == (True, ["app:latest"], None)
+    unlabelled = {"app:1": _image("sha256:a"), "app:latest": None}
+    assert ib.plan_build(unlabelled, refs, "h1", force=False)[0] is True
+
+
+def test_push_needed():
+    image = _image("sha256:a", "h", ["reg:5000/app@sha256:d1", "mirror/app@sha256:d2"])
+    assert ib.push_needed(image, "reg:5000/app", "sha256:d1") is False
+    assert ib.push_needed(image, "reg:5000/app", "sha256:other") is True
+    assert ib.push_needed(image, "reg:5000/app", None) is True
+    # the same digest under another repository does not count
+    assert ib.push_needed(image, "reg:5000/app", "sha256:d2") is True
+
+
+def test_auth_config_defaults_the_registry_from_the_name():
+    auth = ib.auth_config({"username": "u", "password": "p", "registry": None}, "reg:5000/app")
+    assert auth == {"username": "u", "password": "p", "serveraddress": "reg:5000"}
+    assert ib.auth_config(None, "reg:5000/app") is None
