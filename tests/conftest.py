@@ -58,9 +58,7 @@ def run_module(module, args, check=False, diff=False, verbosity=0, env=None, hos
     except (AttributeError, ValueError):
         raise AssertionError("ansible printed no result (rc=%s):\n%s\n%s" % (proc.returncode, out, proc.stderr))
     if "FAILED" in marker.group(0) or "UNREACHABLE" in marker.group(0):
-        result["failed"] = True
-    if "FAILED" in marker.group(0):  # ansible-core 2.19 drops 'failed' from the printed result
-        result.setdefault("failed", True)
+        result["failed"] = True  # ansible-core 2.19 drops 'failed' from the printed result
     return result, out + proc.stderr
 
 
