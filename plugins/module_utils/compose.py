@@ -1,0 +1,904 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmops.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Step 1 of the stack pipeline: compose files -> one validated, canonical model.
+
+load() reads each source (a path or an inline mapping), interpolates variables,
+validates every key against the KEYS table (type, allowed values) while turning
+short syntaxes into one canonical long form, then merges the sources in order
+(like repeated ``docker stack deploy -c``) and checks cross references.
+Every error names the source and the key path. Pure apart from reading files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from decimal import Decimal, InvalidOperation
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+    yaml = None
+
+
+class ComposeError(Exception):
+    """One or more problems in the compose sources; ``problems`` lists them."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+class _Invalid(Exception):
+    def __init__(self, path, msg):
+        super().__init__(msg)
+        self.path = path
+        self.msg = msg
+
+
+# Keys `docker stack deploy` ignores with a warning, and the wording it uses.
+UNSUPPORTED = (
+    "build", "cgroupns_mode", "cgroup_parent", "devices", "domainname", "external_links",
+    "ipc", "links", "mac_address", "network_mode", "pid", "privileged", "restart",
+    "security_opt", "shm_size", "userns_mode",
+)
+DEPRECATED = {
+    "container_name": "Setting the container name is not supported.",
+    "expose": "Exposing ports is unnecessary - services on the same network can access "
+              "each other's containers on any port.",
+}
+# Compose keys that make no sense in swarm mode and are silently dropped by the CLI;
+# we say so instead.
+IGNORED = ("depends_on", "profiles", "pull_policy", "platform", "scale", "develop", "attach",
+           "stop_timeout")
+FORBIDDEN = {
+    "extends": "Support for `extends` is not implemented yet.",
+    "volume_driver": "Instead of setting the volume driver on the service, define a volume "
+                     "using the top-level `volumes` option and specify the driver there.",
+    "volumes_from": "To share a volume between services, define it using the top-level "
+                    "`volumes` option and reference it from each service that shares it.",
+    "cpu_quota": "Set resource limits using deploy.resources",
+    "cpu_shares": "Set resource limits using deploy.resources",
+    "cpuset": "Set resource limits using deploy.resources",
+    "mem_limit": "Set resource limits using deploy.resources",
+    "memswap_limit": "Set resource limits using deploy.resources",
+}
+
+
+# ---------------------------------------------------------------- interpolation
+
+_VAR = re.compile(r"\$(?:(\$)|\{([^}]*)\}|([_a-zA-Z][_a-zA-Z0-9]*)|)")
+_BRACED = re.compile(r"^([_a-zA-Z][_a-zA-Z0-9]*)(?:(:?)([-?])(.*))?$", re.S)
+
+
+def interpolate_string(text, env, path="", warnings=None):
+    """Substitute $VAR, ${VAR}, ${VAR:-d}, ${VAR-d}, ${VAR:?msg}, ${VAR?msg} and $$."""
+
+    def sub(match):
+        escaped, braced, named = match.group(1), match.group(2), match.group(3)
+        if escaped:
+            return "$"
+        if named:
+            return _lookup(named, env, path, warnings)
+        if braced is None:
+            raise _Invalid(path, "invalid interpolation format in %r" % text)
+        m = _BRACED.match(braced)
+        if not m:
+            raise _Invalid(path, "invalid interpolation format in %r" % text)
+        name, colon, op, arg = m.groups()
+        if not op:
+            return _lookup(name, env, path, warnings)
+        value = env.get(name)
+        missing = value is None or (colon and value == "")
+        if op == "-":
+            return interpolate_string(arg, env, path, warnings) if missing else value
+        if missing:
+            reason = arg or ("variable %s is not set" % name if value is None else
+                             "variable %s is empty" % name)
+            raise _Invalid(path, "required variable %s is missing a value: %s" % (name, reason))
+        return value
+
+    return _VAR.sub(sub, text)
+
+
+def _lookup(name, env, path, warnings):
+    if name in env:
+        return env[name]
+    if warnings is not None:
+        warnings.append("The %s variable is not set (at %s). Defaulting to a blank string." % (name, path))
+    return ""
+
+
+def interpolate(value, env, path, warnings=None):
+    """Interpolate every string value (never the keys) of a loaded YAML tree."""
+    if isinstance(value, str):
+        return interpolate_string(value, env, path, warnings)
+    if isinstance(value, dict):
+        return {k: interpolate(v, env, _join(path, k), warnings) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, env, "%s[%d]" % (path, i), warnings) for i, v in enumerate(value)]
+    return value
+
+
+def _join(path, key):
+    return "%s.%s" % (path, key) if path else str(key)
+
+
+# ---------------------------------------------------------------- scalar checkers
+# Each checker takes (value, path) and returns the canonical value or raises _Invalid.
+
+def _type_name(value):
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean",
+            int: "an integer", float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def STR(value, path):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise _Invalid(path, "must be a string, got %s" % _type_name(value))
+    return str(value)
+
+
+def BOOL(value, path):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise _Invalid(path, "must be a boolean, got %s" % _type_name(value))
+
+
+def INT(value, path):
+    if isinstance(value, bool):
+        raise _Invalid(path, "must be an integer, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.match(r"^-?\d+$", value.strip()):
+        return int(value)
+    raise _Invalid(path, "must be an integer, got %s %r" % (_type_name(value), value))
+
+
+def UINT(value, path):
+    value = INT(value, path)
+    if value < 0:
+        raise _Invalid(path, "must not be negative")
+    return value
+
+
+def FLOAT(value, path):
+    if isinstance(value, bool):
+        raise _Invalid(path, "must be a number, got a boolean")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise _Invalid(path, "must be a number, got %s %r" % (_type_name(value), value))
+
+
+_DUR_UNITS = {"ns": 1, "us": 1000, "\u00b5s": 1000, "\u03bcs": 1000, "ms": 10 ** 6, "s": 10 ** 9,
+              "m": 60 * 10 ** 9, "h": 3600 * 10 ** 9}
+_DUR_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+
+
+def parse_duration(text):
+    """Go's time.ParseDuration, in nanoseconds; None when the text is not a duration."""
+    text = text.strip()
+    sign = 1
+    if text[:1] in "+-":
+        sign, text = (-1 if text[0] == "-" else 1), text[1:]
+    if text == "0":
+        return 0
+    pos, total = 0, Decimal(0)
+    if not text:
+        return None
+    while pos < len(text):
+        m = _DUR_PART.match(text, pos)
+        if not m:
+            return None
+        total += Decimal(m.group(1)) * _DUR_UNITS[m.group(2)]
+        pos = m.end()
+    return sign * int(total)
+
+
+def DURATION(value, path):
+    """A Go duration string ("1m30s", "10s"); canonical form is nanoseconds (int)."""
+    if isinstance(value, str):
+        ns = parse_duration(value)
+        if ns is not None:
+            return ns
+    raise _Invalid(path, "must be a duration like 10s, 1m30s or 500ms, got %r" % (value,))
+
+
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$", re.I)
+
+
+def parse_size(value):
+    """docker's units.RAMInBytes: 50M, 1.5g, 512kb -> bytes (binary multiples)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    m = _SIZE.match(str(value).strip())
+    if not m:
+        return None
+    mult = 1024 ** "bkmgtp".index(m.group(2).lower() or "b")
+    return int(Decimal(m.group(1)) * mult)
+
+
+def SIZE(value, path):
+    size = parse_size(value)
+    if size is None:
+        raise _Invalid(path, "must be a size like 50M, 1g or 1024 (bytes), got %r" % (value,))
+    return size
+
+
+def CPUS(value, path):
+    """"0.5" -> 500000000 nano CPUs (docker's ParseCPUs, rejects more than 9 decimals)."""
+    if isinstance(value, bool):
+        raise _Invalid(path, "must be a number of CPUs like \"0.5\", got a boolean")
+    try:
+        nano = Decimal(str(value)) * 10 ** 9
+    except InvalidOperation:
+        raise _Invalid(path, "must be a number of CPUs like \"0.5\", got %r" % (value,))
+    if nano != nano.to_integral_value():
+        raise _Invalid(path, "value is too precise: %r" % (value,))
+    if nano < 0:
+        raise _Invalid(path, "must not be negative")
+    return int(nano)
+
+
+def choice(*allowed):
+    def check(value, path):
+        value = STR(value, path)
+        if value not in allowed:
+            raise _Invalid(path, "must be one of %s, got %r" % (", ".join(allowed), value))
+        return value
+    return check
+
+
+def list_of(item):
+    def check(value, path):
+        if not isinstance(value, list):
+            raise _Invalid(path, "must be a list, got %s" % _type_name(value))
+        return [item(v, "%s[%d]" % (path, i)) for i, v in enumerate(value)]
+    return check
+
+
+def STR_OR_LIST(value, path):
+    """A string or a list of strings -> list."""
+    if isinstance(value, str):
+        return [value]
+    return list_of(STR)(value, path)
+
+
+def COMMAND(value, path):
+    """Shell-split a string (like the CLI); keep a list as is."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return shlex.split(value)
+        except ValueError as exc:
+            raise _Invalid(path, "cannot split command: %s" % exc)
+    return list_of(STR)(value, path)
+
+
+def mapping_or_list(sep="=", allow_none=False):
+    """environment/labels/sysctls style: {k: v} or ["k=v"] -> {k: str|None}."""
+    def check(value, path):
+        out = {}
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if v is None:
+                    out[str(k)] = None if allow_none else ""
+                elif isinstance(v, (dict, list)):
+                    raise _Invalid(_join(path, k), "must be a string, number or boolean, got %s" % _type_name(v))
+                else:
+                    out[str(k)] = _scalar_str(v)
+            return out
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                item = STR(item, "%s[%d]" % (path, i))
+                key, found, val = item.partition(sep)
+                out[key] = val if found else (None if allow_none else "")
+            return out
+        raise _Invalid(path, "must be a mapping or a list, got %s" % _type_name(value))
+    return check
+
+
+def _scalar_str(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def MAP_STR(value, path):
+    if not isinstance(value, dict):
+        raise _Invalid(path, "must be a mapping, got %s" % _type_name(value))
+    return {str(k): STR(v, _join(path, k)) for k, v in value.items()}
+
+
+def ANY(value, path):
+    return value
+
+
+def obj(fields, name_ok=None):
+    """A mapping with a fixed set of keys; unknown keys are errors (x-* extensions allowed)."""
+    def check(value, path):
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise _Invalid(path, "must be a mapping, got %s" % _type_name(value))
+        out, errors = {}, []
+        for key, val in value.items():
+            key = str(key)
+            if key.startswith("x-"):
+                continue
+            spec = fields.get(key)
+            if spec is None:
+                errors.append(_Invalid(_join(path, key), "unknown key (allowed: %s)" % ", ".join(sorted(fields))))
+                continue
+            try:
+                out[key] = spec(val, _join(path, key))
+            except _Invalid as exc:
+                errors.append(exc)
+            except _Problems as exc:
+                errors.extend(exc.items)
+        if errors:
+            raise _Problems(errors)
+        return out
+    return check
+
+
+def map_of(item):
+    def check(value, path):
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise _Invalid(path, "must be a mapping, got %s" % _type_name(value))
+        out, errors = {}, []
+        for key, val in value.items():
+            key = str(key)
+            if key.startswith("x-"):
+                continue
+            try:
+                out[key] = item(val, _join(path, key))
+            except _Invalid as exc:
+                errors.append(exc)
+            except _Problems as exc:
+                errors.extend(exc.items)
+        if errors:
+            raise _Problems(errors)
+        return out
+    return check
+
+
+class _Problems(Exception):
+    def __init__(self, items):
+        super().__init__("%d problems" % len(items))
+        self.items = items
+
+
+# ---------------------------------------------------------------- short syntaxes
+
+_PORT = re.compile(r"^(?:(?:\[?([0-9a-fA-F:.]*)\]?:)?(\d*(?:-\d+)?):)?(\d+(?:-\d+)?)(?:/(tcp|udp|sctp))?$")
+
+
+def _range(text):
+    lo, _, hi = text.partition("-")
+    lo, hi = int(lo), int(hi or lo)
+    return list(range(lo, hi + 1))
+
+
+def _port_entry(value, path):
+    if isinstance(value, dict):
+        return [obj({
+            "target": UINT, "published": _published, "protocol": choice("tcp", "udp", "sctp"),
+            "mode": choice("ingress", "host"), "host_ip": STR, "name": STR, "app_protocol": STR,
+        })(value, path)]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise _Invalid(path, "must be a port string like \"8080:80\" or a mapping, got %s" % _type_name(value))
+    m = _PORT.match(str(value).strip())
+    if not m:
+        raise _Invalid(path, "invalid port specification %r" % (value,))
+    _ip, published, target, proto = m.groups()
+    targets = _range(target)
+    publisheds = _range(published) if published else [0] * len(targets)
+    if len(publisheds) != len(targets):
+        raise _Invalid(path, "port ranges don't match in %r" % (value,))
+    return [{"target": t, "published": p, "protocol": proto or "tcp", "mode": "ingress"}
+            for t, p in zip(targets, publisheds)]
+
+
+def _published(value, path):
+    if isinstance(value, str) and "-" in value:
+        raise _Invalid(path, "published port ranges are not supported in the long syntax")
+    return UINT(value, path)
+
+
+def PORTS(value, path):
+    if not isinstance(value, list):
+        raise _Invalid(path, "must be a list, got %s" % _type_name(value))
+    out, errors = [], []
+    for i, item in enumerate(value):
+        try:
+            out.extend(_port_entry(item, "%s[%d]" % (path, i)))
+        except _Invalid as exc:
+            errors.append(exc)
+        except _Problems as exc:
+            errors.extend(exc.items)
+    if errors:
+        raise _Problems(errors)
+    for port in out:
+        if "target" not in port:
+            raise _Invalid(path, "every port needs a target")
+    return out
+
+
+_PROPAGATION = ("shared", "slave", "private", "rshared", "rslave", "rprivate")
+
+_VOLUME_LONG = obj({
+    "type": choice("volume", "bind", "tmpfs", "npipe"),
+    "source": STR, "target": STR, "read_only": BOOL,
+    "consistency": choice("consistent", "cached", "delegated", "default"),
+    "bind": obj({"propagation": choice(*_PROPAGATION), "create_host_path": BOOL, "selinux": STR}),
+    "volume": obj({"nocopy": BOOL, "subpath": STR}),
+    "tmpfs": obj({"size": SIZE, "mode": UINT}),
+})
+
+
+def _volume_entry(value, path):
+    if isinstance(value, dict):
+        vol = _VOLUME_LONG(value, path)
+        if not vol.get("target"):
+            raise _Invalid(_join(path, "target"), "is required")
+        vol.setdefault("type", "volume")
+        return vol
+    text = STR(value, path)
+    parts = text.split(":")
+    if len(parts) > 3 or not all(parts):
+        raise _Invalid(path, "invalid volume specification %r" % text)
+    if len(parts) == 1:
+        return {"type": "volume", "target": parts[0]}
+    source, target = parts[0], parts[1]
+    vol = {"source": source, "target": target}
+    vol["type"] = "bind" if source[:1] in ("/", ".", "~") else "volume"
+    for opt in (parts[2].split(",") if len(parts) == 3 else []):
+        if opt == "ro":
+            vol["read_only"] = True
+        elif opt == "rw":
+            vol["read_only"] = False
+        elif opt in _PROPAGATION:
+            vol.setdefault("bind", {})["propagation"] = opt
+        elif opt == "nocopy":
+            vol.setdefault("volume", {})["nocopy"] = True
+        elif opt in ("consistent", "cached", "delegated"):
+            vol["consistency"] = opt
+        elif opt in ("z", "Z"):
+            vol.setdefault("bind", {})["selinux"] = opt
+        else:
+            raise _Invalid(path, "invalid volume option %r in %r" % (opt, text))
+    return vol
+
+
+def _file_ref(value, path):
+    if isinstance(value, str):
+        return {"source": value}
+    ref = obj({"source": STR, "target": STR, "uid": STR, "gid": STR, "mode": _mode})(value, path)
+    if "source" not in ref:
+        raise _Invalid(_join(path, "source"), "is required")
+    return ref
+
+
+def _mode(value, path):
+    if isinstance(value, str) and re.match(r"^0?[0-7]{3,4}$", value):
+        return int(value, 8)
+    return UINT(value, path)
+
+
+def SERVICE_NETWORKS(value, path):
+    if isinstance(value, list):
+        return {STR(v, "%s[%d]" % (path, i)): {} for i, v in enumerate(value)}
+    return map_of(obj({
+        "aliases": list_of(STR), "ipv4_address": STR, "ipv6_address": STR,
+        "driver_opts": mapping_or_list(), "priority": INT, "link_local_ips": list_of(STR),
+    }))(value, path)
+
+
+def EXTRA_HOSTS(value, path):
+    if isinstance(value, dict):
+        return ["%s:%s" % (k, STR(v, _join(path, k))) for k, v in value.items()]
+    out = []
+    for i, item in enumerate(list_of(STR)(value, path)):
+        host, sep, ip = item.partition("=") if "=" in item else item.partition(":")
+        if not sep:
+            raise _Invalid("%s[%d]" % (path, i), "must be host:ip, got %r" % item)
+        out.append("%s:%s" % (host, ip))
+    return out
+
+
+def ULIMITS(value, path):
+    def one(v, p):
+        if isinstance(v, dict):
+            lim = obj({"soft": INT, "hard": INT})(v, p)
+            if set(lim) != {"soft", "hard"}:
+                raise _Invalid(p, "needs both soft and hard")
+            return lim
+        n = INT(v, p)
+        return {"soft": n, "hard": n}
+    return map_of(one)(value, path)
+
+
+def HEALTHCHECK(value, path):
+    hc = obj({
+        "test": ANY, "interval": DURATION, "timeout": DURATION, "retries": UINT,
+        "start_period": DURATION, "start_interval": DURATION, "disable": BOOL,
+    })(value, path)
+    test = hc.get("test")
+    if isinstance(test, str):
+        hc["test"] = ["CMD-SHELL", test]
+    elif test is not None:
+        hc["test"] = list_of(STR)(test, _join(path, "test"))
+    if hc.get("disable") and hc.get("test"):
+        raise _Invalid(path, "test and disable can't be set at the same time")
+    return hc
+
+
+def TMPFS(value, path):
+    return STR_OR_LIST(value, path)
+
+
+_UPDATE = obj({
+    "parallelism": UINT, "delay": DURATION, "failure_action": choice("continue", "rollback", "pause"),
+    "monitor": DURATION, "max_failure_ratio": FLOAT, "order": choice("start-first", "stop-first"),
+})
+
+DEPLOY = obj({
+    "mode": choice("replicated", "global", "replicated-job", "global-job"),
+    "replicas": UINT,
+    "labels": mapping_or_list(),
+    "endpoint_mode": choice("vip", "dnsrr"),
+    "update_config": _UPDATE,
+    "rollback_config": _UPDATE,
+    "resources": obj({
+        "limits": obj({"cpus": CPUS, "memory": SIZE, "pids": INT}),
+        "reservations": obj({
+            "cpus": CPUS, "memory": SIZE,
+            "generic_resources": list_of(obj({"discrete_resource_spec": obj({"kind": STR, "value": INT})})),
+            "devices": ANY,
+        }),
+    }),
+    "restart_policy": obj({
+        "condition": choice("none", "on-failure", "any"), "delay": DURATION,
+        "max_attempts": UINT, "window": DURATION,
+    }),
+    "placement": obj({
+        "constraints": list_of(STR),
+        "preferences": list_of(obj({"spread": STR})),
+        "max_replicas_per_node": UINT,
+    }),
+})
+
+
+def _warn_only(value, path):
+    return value
+
+
+# The service key table: key -> checker returning the canonical value.
+SERVICE_KEYS = {
+    "image": STR,
+    "command": COMMAND,
+    "entrypoint": COMMAND,
+    "environment": mapping_or_list(allow_none=True),
+    "env_file": STR_OR_LIST,
+    "labels": mapping_or_list(),
+    "hostname": STR,
+    "user": STR,
+    "working_dir": STR,
+    "healthcheck": HEALTHCHECK,
+    "stop_grace_period": DURATION,
+    "stop_signal": STR,
+    "logging": obj({"driver": STR, "options": mapping_or_list()}),
+    "dns": STR_OR_LIST,
+    "dns_search": STR_OR_LIST,
+    "dns_opt": list_of(STR),
+    "extra_hosts": EXTRA_HOSTS,
+    "cap_add": list_of(STR),
+    "cap_drop": list_of(STR),
+    "sysctls": mapping_or_list(),
+    "init": BOOL,
+    "read_only": BOOL,
+    "tty": BOOL,
+    "stdin_open": BOOL,
+    "isolation": STR,
+    "oom_score_adj": INT,
+    "tmpfs": TMPFS,
+    "ulimits": ULIMITS,
+    "ports": PORTS,
+    "networks": SERVICE_NETWORKS,
+    "volumes": list_of(_volume_entry),
+    "secrets": list_of(_file_ref),
+    "configs": list_of(_file_ref),
+    "deploy": DEPLOY,
+}
+for _key in UNSUPPORTED + tuple(DEPRECATED) + IGNORED:
+    SERVICE_KEYS[_key] = _warn_only
+
+_EXTERNAL = ANY  # bool or {name: ...}; normalized in _external()
+
+NETWORK = obj({
+    "driver": STR, "driver_opts": mapping_or_list(), "attachable": BOOL, "internal": BOOL,
+    "external": _EXTERNAL, "name": STR, "labels": mapping_or_list(), "enable_ipv6": BOOL,
+    "ipam": obj({"driver": STR, "config": list_of(obj({
+        "subnet": STR, "ip_range": STR, "gateway": STR, "aux_addresses": MAP_STR})),
+        "options": mapping_or_list()}),
+})
+VOLUME = obj({"driver": STR, "driver_opts": mapping_or_list(), "external": _EXTERNAL,
+              "name": STR, "labels": mapping_or_list()})
+SECRET = obj({"file": STR, "environment": STR, "external": _EXTERNAL, "name": STR,
+              "labels": mapping_or_list(), "driver": STR, "driver_opts": mapping_or_list(),
+              "template_driver": STR})
+CONFIG = obj({"file": STR, "content": STR, "environment": STR, "external": _EXTERNAL,
+              "name": STR, "labels": mapping_or_list(), "template_driver": STR})
+
+TOP_KEYS = {
+    "version": STR,
+    "name": STR,
+    "services": map_of(obj(SERVICE_KEYS)),
+    "networks": map_of(NETWORK),
+    "volumes": map_of(VOLUME),
+    "secrets": map_of(SECRET),
+    "configs": map_of(CONFIG),
+}
+TOP = obj(TOP_KEYS)
+
+
+def _external(entry, path):
+    """external: true | {name: x} -> entry['external'] bool, entry['name'] set."""
+    ext = entry.get("external")
+    if ext is None:
+        entry.pop("external", None)
+        return entry
+    if isinstance(ext, dict):
+        extra = set(ext) - {"name"}
+        if extra:
+            raise _Invalid(_join(path, "external"), "unknown key %s" % ", ".join(sorted(extra)))
+        if ext.get("name"):
+            if entry.get("name"):
+                raise _Invalid(path, "external.name and name conflict; only use name")
+            entry["name"] = STR(ext["name"], _join(path, "external.name"))
+        entry["external"] = True
+    else:
+        entry["external"] = BOOL(ext, _join(path, "external"))
+    return entry
+
+
+# ---------------------------------------------------------------- merge
+
+# Lists merged by a key (later files replace the entry with the same key); other
+# lists are appended, mappings merged, scalars replaced: docker/cli's merge rules.
+_KEYED_LISTS = {
+    "ports": lambda p: p.get("published") or ("t", p.get("target")),
+    "volumes": lambda v: v.get("target"),
+    "secrets": lambda s: s.get("source"),
+    "configs": lambda c: c.get("source"),
+}
+_REPLACED = ("command", "entrypoint", "healthcheck", "logging")
+
+
+def _merge_service(base, over):
+    out = dict(base)
+    for key, val in over.items():
+        old = out.get(key)
+        if key in _KEYED_LISTS and isinstance(old, list):
+            keyf = _KEYED_LISTS[key]
+            merged = {keyf(v): v for v in old}
+            merged.update({keyf(v): v for v in val})
+            out[key] = list(merged.values())
+        elif key in _REPLACED or old is None:
+            out[key] = val
+        elif isinstance(old, dict) and isinstance(val, dict):
+            out[key] = _merge_dict(old, val)
+        elif isinstance(old, list) and isinstance(val, list):
+            out[key] = old + [v for v in val if v not in old]
+        else:
+            out[key] = val
+    return out
+
+
+def _merge_dict(old, new):
+    out = dict(old)
+    for k, v in new.items():
+        if isinstance(out.get(k), dict) and isinstance(v, dict):
+            out[k] = _merge_dict(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+# ---------------------------------------------------------------- load
+
+def _read_source(source, index, project_dir):
+    """-> (label, base_dir, data) for a path or an inline mapping."""
+    if isinstance(source, dict):
+        return "compose[%d] (inline)" % index, project_dir, source
+    if not isinstance(source, str):
+        raise ComposeError(["compose[%d]: must be a file path or a mapping, got %s" % (index, _type_name(source))])
+    path = source if os.path.isabs(source) or not project_dir else os.path.join(project_dir, source)
+    try:
+        with open(path, "rb") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise ComposeError(["%s: cannot read compose file: %s" % (source, exc.strerror)])
+    except yaml.YAMLError as exc:
+        raise ComposeError(["%s: invalid YAML: %s" % (source, exc)])
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ComposeError(["%s: top level must be a mapping, got %s" % (source, _type_name(data))])
+    return path, os.path.dirname(os.path.abspath(path)), data
+
+
+def _read_env_file(path, where):
+    out = {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError as exc:
+        raise _Invalid(where, "cannot read env_file %s: %s" % (path, exc.strerror))
+    for line in lines:
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, val = line.partition("=")
+        out[key.strip()] = val if sep else None
+    return out
+
+
+def _abs(base_dir, path):
+    path = os.path.expanduser(path)
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(base_dir, path))
+
+
+def _finish_service(svc, base_dir, env, path):
+    """Resolve the parts that depend on the file's directory or the environment."""
+    if "env_file" in svc or "environment" in svc:
+        merged = {}
+        for i, f in enumerate(svc.pop("env_file", []) or []):
+            merged.update(_read_env_file(_abs(base_dir, f), "%s.env_file[%d]" % (path, i)))
+        merged.update(svc.get("environment") or {})
+        # A variable without a value takes it from the environment when set there.
+        svc["environment"] = {k: (env.get(k) if v is None and k in env else v) for k, v in merged.items()}
+    for vol in svc.get("volumes", []):
+        if vol["type"] == "bind" and vol.get("source"):
+            vol["source"] = _abs(base_dir, vol["source"])
+    return svc
+
+
+def load(sources, env=None, project_dir=None):
+    """Load, interpolate, validate and merge compose sources.
+
+    Returns (model, warnings). Raises ComposeError listing every problem, each as
+    "<file>: <key path>: <message>".
+    """
+    if not sources:
+        raise ComposeError(["compose: give at least one compose file or mapping"])
+    env = dict(env or {})
+    warnings, problems, files = [], [], []
+    for index, source in enumerate(sources):
+        label, base_dir, data = _read_source(source, index, project_dir)
+        if project_dir is None and index == 0:
+            project_dir = base_dir
+        try:
+            data = interpolate(data, env, "", warnings)
+            for name, svc in (data.get("services") or {}).items():
+                if isinstance(svc, dict):
+                    bad = sorted(set(svc) & set(FORBIDDEN))
+                    for key in bad:
+                        problems.append("%s: services.%s.%s: unsupported option: %s" % (label, name, key, FORBIDDEN[key]))
+            model = TOP(data, "")
+            for kind in ("networks", "volumes", "secrets", "configs"):
+                for name, entry in model.get(kind, {}).items():
+                    _external(entry, "%s.%s" % (kind, name))
+            for name, svc in model.get("services", {}).items():
+                _finish_service(svc, base_dir, env, "services.%s" % name)
+            for kind in ("secrets", "configs"):
+                for name, entry in model.get(kind, {}).items():
+                    if entry.get("file"):
+                        entry["file"] = _abs(base_dir, entry["file"])
+        except _Invalid as exc:
+            problems.append("%s: %s: %s" % (label, exc.path or "(top level)", exc.msg))
+            continue
+        except _Problems as exc:
+            problems.extend("%s: %s: %s" % (label, e.path, e.msg) for e in exc.items)
+            continue
+        files.append((label, data, model))
+    if problems:
+        raise ComposeError(problems)
+
+    merged = {"services": {}, "networks": {}, "volumes": {}, "secrets": {}, "configs": {}}
+    origin = {}
+    for label, _data, model in files:
+        for name, svc in model.get("services", {}).items():
+            old = merged["services"].get(name)
+            merged["services"][name] = _merge_service(old, svc) if old else svc
+            origin.setdefault(("services", name), label)
+        for kind in ("networks", "volumes", "secrets", "configs"):
+            for name, entry in model.get(kind, {}).items():
+                merged[kind][name] = entry
+                origin[(kind, name)] = label
+    warnings.extend(_ignored_warnings(files))
+    problems = _check_references(merged, origin, env)
+    if problems:
+        raise ComposeError(problems)
+    for svc in merged["services"].values():
+        for key in UNSUPPORTED + tuple(DEPRECATED) + IGNORED:
+            if key != "restart":
+                svc.pop(key, None)
+    merged["origin"] = {"%s.%s" % k: v for k, v in origin.items()}
+    return merged, warnings
+
+
+def _ignored_warnings(files):
+    unsupported, deprecated, ignored = set(), set(), set()
+    for _label, _data, model in files:
+        for svc in model.get("services", {}).values():
+            unsupported.update(k for k in UNSUPPORTED if k in svc)
+            deprecated.update(k for k in DEPRECATED if k in svc)
+            ignored.update(k for k in IGNORED if k in svc)
+    out = []
+    if unsupported:
+        out.append("Ignoring unsupported options: %s" % ", ".join(sorted(unsupported)))
+    if deprecated:
+        out.append("Ignoring deprecated options: %s" % "; ".join(
+            "%s: %s" % (k, DEPRECATED[k]) for k in sorted(deprecated)))
+    if ignored:
+        out.append("Ignoring options that have no effect in swarm mode: %s" % ", ".join(sorted(ignored)))
+    return out
+
+
+def _check_references(model, origin, env):
+    problems = []
+    for name, svc in sorted(model["services"].items()):
+        where = origin[("services", name)]
+        path = "services.%s" % name
+        if not svc.get("image"):
+            problems.append("%s: %s.image: is required (no image specified)" % (where, path))
+        for net in svc.get("networks", {}):
+            if net not in model["networks"] and net != "default":
+                problems.append("%s: %s.networks.%s: network is not declared in the top-level networks" % (where, path, net))
+        for i, vol in enumerate(svc.get("volumes", [])):
+            if vol["type"] == "volume" and vol.get("source") and vol["source"] not in model["volumes"]:
+                problems.append("%s: %s.volumes[%d]: volume %r is not declared in the top-level volumes" % (where, path, i, vol["source"]))
+            if vol["type"] == "tmpfs" and vol.get("source"):
+                problems.append("%s: %s.volumes[%d]: a tmpfs mount takes no source" % (where, path, i))
+        for kind in ("secrets", "configs"):
+            for i, ref in enumerate(svc.get(kind, [])):
+                if ref["source"] not in model[kind]:
+                    problems.append("%s: %s.%s[%d]: %s %r is not declared in the top-level %s" % (
+                        where, path, kind, i, kind[:-1], ref["source"], kind))
+        mode = svc.get("deploy", {}).get("mode")
+        if mode in ("global", "global-job") and "replicas" in svc.get("deploy", {}):
+            problems.append("%s: %s.deploy.replicas: replicas can only be used with replicated or replicated-job mode" % (where, path))
+    for kind in ("secrets", "configs"):
+        for name, entry in sorted(model[kind].items()):
+            where, path = origin[(kind, name)], "%s.%s" % (kind, name)
+            if entry.get("external"):
+                continue
+            sources = [k for k in ("file", "environment", "content") if k in entry]
+            if entry.get("driver"):
+                continue
+            if len(sources) != 1:
+                problems.append("%s: %s: needs exactly one of file, environment%s" % (
+                    where, path, ", content" if kind == "configs" else ""))
+            elif "file" in entry and not os.path.isfile(entry["file"]):
+                problems.append("%s: %s.file: file not found: %s" % (where, path, entry["file"]))
+            elif "environment" in entry and entry["environment"] not in env:
+                problems.append("%s: %s.environment: variable %s is not set" % (where, path, entry["environment"]))
+    for kind in ("networks", "volumes"):
+        for name, entry in sorted(model[kind].items()):
+            if entry.get("external"):
+                bad = [k for k in ("driver", "driver_opts", "labels", "ipam") if entry.get(k)]
+                if bad:
+                    problems.append("%s: %s.%s: external %s cannot also set %s" % (
+                        origin[(kind, name)], kind, name, kind[:-1], ", ".join(bad)))
+    return problems

@@ -1,0 +1,290 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmops.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Step 4 of the stack pipeline: the Engine API side.
+
+read_current() and resolve_digests() only inspect. apply_plan() is the only
+code in the pipeline that changes the cluster; wait_for() watches the services
+it touched and rollback() undoes them after a failed wait.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import NAMESPACE_LABEL
+
+try:
+    from docker import auth as docker_auth
+    from docker.errors import APIError, NotFound
+except ImportError:  # pragma: no cover - docker_common.connect reports the missing SDK
+    docker_auth = None
+    APIError = NotFound = Exception
+
+_OUT_OF_SEQUENCE = "update out of sequence"
+
+
+def _by_name(items, name_of):
+    return {name_of(item): item for item in items}
+
+
+def read_current(client, stack):
+    """Everything the plan compares against: the stack's objects plus name lookups."""
+    label = {"label": "%s=%s" % (NAMESPACE_LABEL, stack)}
+    services = _by_name(client.services(filters=label), lambda s: s["Spec"]["Name"])
+    all_networks = client.networks()
+    all_secrets = client.secrets()
+    all_configs = client.configs()
+
+    def in_stack(obj, labels):
+        return (labels or {}).get(NAMESPACE_LABEL) == stack
+
+    return {
+        "services": services,
+        "networks": {n["Name"]: n for n in all_networks if in_stack(n, n.get("Labels"))},
+        "all_networks": {n["Name"]: n for n in all_networks},
+        "network_names": {n["Id"]: n["Name"] for n in all_networks},
+        "secrets": {s["Spec"]["Name"]: s for s in all_secrets if in_stack(s, s["Spec"].get("Labels"))},
+        "all_secrets": {s["Spec"]["Name"]: s for s in all_secrets},
+        "configs": {c["Spec"]["Name"]: c for c in all_configs if in_stack(c, c["Spec"].get("Labels"))},
+        "all_configs": {c["Spec"]["Name"]: c for c in all_configs},
+    }
+
+
+def _auth_header(client, image):
+    registry, _repo = docker_auth.resolve_repository_name(image.split("@")[0])
+    return docker_auth.get_config_header(client, registry)
+
+
+def _with_digest(image, digest):
+    name = image.split("@")[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last:
+        name += ":latest"
+    return "%s@%s" % (name, digest)
+
+
+def resolve_digests(client, images):
+    """-> ({image: image@digest}, warnings), asking the registry like --resolve-image=always."""
+    digests, warnings = {}, []
+    for image in sorted(set(images)):
+        if "@" in image:
+            continue
+        try:
+            info = client.inspect_distribution(image, auth_config=None)
+            digests[image] = _with_digest(image, info["Descriptor"]["digest"])
+        except Exception:  # unreachable registry, unknown image, no auth: the engine-side fallback
+            warnings.append("image %s could not be accessed on a registry to record its digest. Each node "
+                            "will access %s independently, possibly leading to different nodes running "
+                            "different versions of the image." % (image, image))
+    return digests, warnings
+
+
+def _post(client, path, body, params=None, headers=None):
+    response = client._post_json(client._url(path), data=body, params=params, headers=dict(headers or {}))
+    return client._result(response, True)
+
+
+def _registry_headers(client, spec, with_registry_auth):
+    if not with_registry_auth:
+        return None
+    header = _auth_header(client, spec["TaskTemplate"]["ContainerSpec"]["Image"])
+    return {"X-Registry-Auth": header} if header else None
+
+
+def _update_service(client, action, headers, rollback=False):
+    """POST /services/{id}/update with the object's Version.Index, retrying a stale one."""
+    version, body = action["version"], action["body"]
+    for attempt in range(5):
+        params = {"version": version}
+        if rollback:
+            params["rollback"] = "previous"
+        try:
+            return _post(client, "/services/%s/update" % action["id"], body, params=params, headers=headers)
+        except APIError as exc:
+            if _OUT_OF_SEQUENCE not in str(exc) or attempt == 4:
+                raise
+            fresh = client.inspect_service(action["id"])
+            version = fresh["Version"]["Index"]
+            if rollback:
+                body = fresh["Spec"]
+            else:
+                body["TaskTemplate"]["ForceUpdate"] = fresh["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
+            time.sleep(0.2)
+    return None
+
+
+def _remove(client, action, timeout):
+    kind, ident = action["kind"], action["id"]
+    remover = {"service": client.remove_service, "config": client.remove_config,
+               "secret": client.remove_secret, "network": client.remove_network}[kind]
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            remover(ident)
+            return True
+        except NotFound:
+            return True
+        except APIError as exc:
+            # Networks stay busy until the removed services' tasks are gone; objects
+            # may still be referenced while an update is being recorded.
+            busy = "in use" in str(exc) or "active endpoints" in str(exc)
+            if not busy or time.monotonic() > deadline:
+                if kind in ("config", "secret") and busy:
+                    return False
+                raise SwarmOpsError("Cannot remove %s %s: %s" % (kind, action["name"], exc))
+            time.sleep(0.5)
+
+
+def _fill_ids(spec, ids):
+    """The engine wants SecretID/ConfigID next to each reference's name."""
+    cs = spec["TaskTemplate"]["ContainerSpec"]
+    for field, kind in (("Secrets", "secret"), ("Configs", "config")):
+        for ref in cs.get(field) or []:
+            name = ref[kind.capitalize() + "Name"]
+            if name not in ids[kind]:
+                raise SwarmOpsError("%s %s not found" % (kind, name))
+            ref[kind.capitalize() + "ID"] = ids[kind][name]
+
+
+def apply_plan(client, plan, with_registry_auth=False, timeout=120):
+    """Carry out the plan's actions in order. Returns warnings from the engine."""
+    warnings = []
+    for action in plan.actions:
+        kind, verb, name = action["kind"], action["action"], action["name"]
+        try:
+            if verb == "create":
+                if kind == "network":
+                    _post(client, "/networks/create", action["body"])
+                elif kind in ("secret", "config"):
+                    plan.ids[kind][name] = _post(client, "/%ss/create" % kind, action["body"])["ID"]
+                else:
+                    _fill_ids(action["body"], plan.ids)
+                    headers = _registry_headers(client, action["body"], with_registry_auth)
+                    result = _post(client, "/services/create", action["body"], headers=headers)
+                    action["id"] = result["ID"]
+                    warnings.extend(result.get("Warnings") or [])
+            elif verb == "update":
+                _fill_ids(action["body"], plan.ids)
+                headers = _registry_headers(client, action["body"], with_registry_auth)
+                result = _update_service(client, action, headers)
+                warnings.extend((result or {}).get("Warnings") or [])
+            elif verb == "remove":
+                if not _remove(client, action, timeout):
+                    warnings.append("%s %s is still in use; it will be removed by a later run" % (kind, name))
+        except APIError as exc:
+            raise SwarmOpsError("Failed to %s %s %s: %s" % (verb, kind, name, exc.explanation or exc),
+                                actions=plan.summary())
+    return warnings
+
+
+def _ts(text):
+    """Engine timestamps (RFC 3339 with nanoseconds) -> aware datetime."""
+    if not text:
+        return None
+    text = text.rstrip("Z")
+    main, _, frac = text.partition(".")
+    return datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(
+        microsecond=int((frac + "000000")[:6]), tzinfo=timezone.utc)
+
+
+_FAILED = ("failed", "rejected", "orphaned")
+
+
+def _service_status(client, action, since, nodes):
+    """-> (done, failures) for one created/updated service."""
+    svc = client.inspect_service(action["id"])
+    tasks = client.tasks(filters={"service": action["id"]})
+    failures = []
+    for task in tasks:
+        status = task.get("Status", {})
+        created = _ts(task.get("CreatedAt"))
+        if status.get("State") in _FAILED and created and created >= since:
+            failures.append({"node": nodes.get(task.get("NodeID"), task.get("NodeID") or "(unassigned)"),
+                             "task": task["ID"], "state": status.get("State"),
+                             "error": status.get("Err") or status.get("Message")})
+    update = svc.get("UpdateStatus") or {}
+    started = _ts(update.get("StartedAt"))
+    if action["action"] == "update" and started and started >= since:
+        state = update.get("State")
+        if state in ("paused", "rollback_started", "rollback_paused", "rollback_completed"):
+            failures.append({"node": "-", "task": "-", "state": "update " + state,
+                             "error": update.get("Message")})
+            return False, failures, True
+        if state != "completed":
+            return False, failures, False
+    mode = svc["Spec"].get("Mode", {})
+    if "ReplicatedJob" in mode or "GlobalJob" in mode:
+        return True, failures, False
+    running = [t for t in tasks if t.get("DesiredState") == "running"]
+    up = [t for t in running if t.get("Status", {}).get("State") == "running"]
+    if "Replicated" in mode:
+        wanted = mode["Replicated"].get("Replicas", 1)
+        done = len(up) == wanted and len(running) == wanted
+    else:
+        done = bool(running) and len(up) == len(running)
+    return done, failures, False
+
+
+def wait_for(client, plan, timeout, since, poll=0.5):
+    """Wait until the created/updated services run their new spec.
+
+    Returns None on success, else a dict {service: [failures]} describing why not.
+    Gives up early on a service whose tasks failed three times or whose update paused.
+    """
+    actions = [a for a in plan.actions if a["kind"] == "service" and a["action"] in ("create", "update")]
+    if not actions:
+        return None
+    nodes = {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"]) for n in client.nodes()}
+    deadline = time.monotonic() + timeout
+    pending = {a["name"]: a for a in actions}
+    report = {}
+    while pending:
+        for name, action in list(pending.items()):
+            done, failures, fatal = _service_status(client, action, since, nodes)
+            report[name] = failures
+            if done:
+                del pending[name]
+                report.pop(name)
+            elif fatal or len(failures) >= 3:
+                return report
+        if not pending:
+            return None
+        if time.monotonic() > deadline:
+            for name in pending:
+                report.setdefault(name, [])
+                if not report[name]:
+                    report[name] = [{"node": "-", "task": "-", "state": "timeout",
+                                     "error": "not converged within %ss" % timeout}]
+            return {k: v for k, v in report.items() if k in pending}
+        time.sleep(poll)
+    return None
+
+
+def rollback(client, plan, failed):
+    """Undo the services of a failed deploy: previous spec for updates, removal for creates."""
+    done = []
+    for action in plan.actions:
+        if action["kind"] != "service" or action["action"] not in ("create", "update"):
+            continue
+        try:
+            if action["action"] == "create":
+                client.remove_service(action["id"])
+                done.append({"name": action["name"], "rollback": "removed"})
+            else:
+                fresh = client.inspect_service(action["id"])
+                if fresh.get("PreviousSpec") is None:
+                    continue
+                _update_service(client, dict(action, version=fresh["Version"]["Index"], body=fresh["Spec"]),
+                                None, rollback=True)
+                done.append({"name": action["name"], "rollback": "previous spec"})
+        except APIError as exc:
+            done.append({"name": action["name"], "rollback": "failed: %s" % exc})
+    return done
+
+
+def now():
+    # Task and update timestamps come from the manager's clock; allow a little skew.
+    return datetime.fromtimestamp(time.time() - 1, timezone.utc)

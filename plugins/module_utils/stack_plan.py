@@ -1,0 +1,329 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmops.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Step 3 of the stack pipeline: desired bodies vs current objects -> ordered actions.
+
+Pure. normalize() puts an Engine ServiceSpec into a comparable shape:
+
+* Go zero values (None, "", 0, False, [], {}) are dropped: the engine treats an
+  absent field and its zero value alike, and returns either.
+* Values the engine fills in are dropped (DEFAULTS), network IDs become names,
+  secret/config IDs are dropped (names are compared), and lists whose order
+  does not matter are sorted.
+* TaskTemplate.ForceUpdate is never compared (it is carried over on update, as
+  docker stack deploy does).
+
+make_plan() returns a Plan whose actions run in this order: create networks,
+secrets, configs; create/update services; remove services (prune); remove
+superseded configs and secrets; remove networks (prune).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import (
+    HASH_LABEL,
+    IMAGE_LABEL,
+)
+
+# (path, value the engine stores when the field was not given)
+DEFAULTS = (
+    ("TaskTemplate.ContainerSpec.Isolation", "default"),
+    ("TaskTemplate.Runtime", "container"),
+    ("EndpointSpec.Mode", "vip"),
+    ("UpdateConfig.FailureAction", "pause"),
+    ("UpdateConfig.Order", "stop-first"),
+    ("RollbackConfig.FailureAction", "pause"),
+    ("RollbackConfig.Order", "stop-first"),
+)
+_PORT_DEFAULTS = (("Protocol", "tcp"), ("PublishMode", "ingress"))
+# Lists compared as sets (sorted on a key); every other list keeps its order.
+_SORTED = {
+    "TaskTemplate.ContainerSpec.Env": None,
+    "TaskTemplate.ContainerSpec.Mounts": lambda m: (m.get("Target", ""), m.get("Type", "")),
+    "TaskTemplate.ContainerSpec.Secrets": lambda r: r.get("SecretName", ""),
+    "TaskTemplate.ContainerSpec.Configs": lambda r: r.get("ConfigName", ""),
+    "TaskTemplate.ContainerSpec.CapabilityAdd": None,
+    "TaskTemplate.ContainerSpec.CapabilityDrop": None,
+    "TaskTemplate.ContainerSpec.Ulimits": lambda u: u.get("Name", ""),
+    "TaskTemplate.Placement.Constraints": None,
+    "TaskTemplate.Networks": lambda n: n.get("Target", ""),
+    "EndpointSpec.Ports": lambda p: (p.get("PublishedPort", 0), p.get("TargetPort", 0), p.get("Protocol", ""),
+                                     p.get("PublishMode", "")),
+}
+
+KIND_ORDER = ("network", "secret", "config", "service")
+
+
+class PlanError(Exception):
+    pass
+
+
+def _pop_path(spec, path, value):
+    keys = path.split(".")
+    node = spec
+    for key in keys[:-1]:
+        node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict) and node.get(keys[-1]) == value:
+        del node[keys[-1]]
+
+
+def _node(spec, path):
+    for key in path.split("."):
+        if not isinstance(spec, dict):
+            return None
+        spec = spec.get(key)
+    return spec
+
+
+def _drop_zero(value):
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            v = _drop_zero(v)
+            if v not in (None, "", 0, False, [], {}) or v is True:
+                out[k] = v
+        return out
+    if isinstance(value, list):
+        return [_drop_zero(v) for v in value]
+    return value
+
+
+def normalize(spec, network_names=None):
+    """A comparable copy of a ServiceSpec (see the module docstring)."""
+    spec = copy.deepcopy(spec)
+    task = spec.get("TaskTemplate", {})
+    task.pop("ForceUpdate", None)
+    # The engine moved service-level networks into the task template long ago.
+    if spec.get("Networks") and not task.get("Networks"):
+        task["Networks"] = spec.pop("Networks")
+    for net in task.get("Networks") or []:
+        if network_names and net.get("Target") in network_names:
+            net["Target"] = network_names[net["Target"]]
+        if net.get("Aliases"):
+            net["Aliases"] = sorted(set(net["Aliases"]))
+    cs = task.get("ContainerSpec", {})
+    for ref in cs.get("Secrets") or []:
+        ref.pop("SecretID", None)
+    for ref in cs.get("Configs") or []:
+        ref.pop("ConfigID", None)
+    for port in _node(spec, "EndpointSpec.Ports") or []:
+        for key, default in _PORT_DEFAULTS:
+            if port.get(key) == default:
+                del port[key]
+    for path, default in DEFAULTS:
+        _pop_path(spec, path, default)
+    for path, key in _SORTED.items():
+        parent, _, leaf = path.rpartition(".")
+        holder = _node(spec, parent)
+        if isinstance(holder, dict) and isinstance(holder.get(leaf), list):
+            holder[leaf] = sorted(holder[leaf], key=key) if key else sorted(holder[leaf])
+    return _drop_zero(spec)
+
+
+class Plan(object):
+    def __init__(self):
+        self.actions = []
+        self.warnings = []
+        self.ids = {"secret": {}, "config": {}}  # name -> ID, filled in further by apply
+
+    def add(self, kind, name, action, **extra):
+        self.actions.append(dict(kind=kind, name=name, action=action, **extra))
+
+    @property
+    def changed(self):
+        return any(a["action"] != "unchanged" for a in self.actions)
+
+    def summary(self):
+        return [{"kind": a["kind"], "name": a["name"], "action": a["action"]} for a in self.actions]
+
+    def diff(self):
+        before, after = {}, {}
+        for a in self.actions:
+            if a["action"] == "unchanged":
+                continue
+            key = "%s/%s" % (a["kind"], a["name"])
+            if a.get("before") is not None:
+                before[key] = a["before"]
+            if a.get("after") is not None:
+                after[key] = a["after"]
+        return {"before": before, "after": after}
+
+
+def _file_object_view(obj):
+    """What a diff may show of a config/secret: its name and content hash, never the data."""
+    spec = obj.get("Spec", obj)
+    labels = spec.get("Labels") or {}
+    return {"name": spec.get("Name"), "hash": labels.get(HASH_LABEL, "(unknown)"),
+            "labels": {k: v for k, v in labels.items() if k != HASH_LABEL}}
+
+
+def _network_view(body):
+    return {k: v for k, v in body.items() if k != "CheckDuplicate"}
+
+
+def _network_summary(net):
+    return {"Name": net.get("Name"), "Driver": net.get("Driver"), "Labels": net.get("Labels")}
+
+
+def _resolve_image(desired_spec, current, resolve_image, digests):
+    """Apply docker stack deploy's resolve-image rules to the desired spec, in place."""
+    cs = desired_spec["TaskTemplate"]["ContainerSpec"]
+    image = cs["Image"]
+    if resolve_image == "always" and digests.get(image):
+        cs["Image"] = digests[image]
+        return
+    if current is None:
+        return
+    cur_spec = current["Spec"]
+    if cur_spec.get("Labels", {}).get(IMAGE_LABEL) == image:
+        cs["Image"] = cur_spec["TaskTemplate"]["ContainerSpec"]["Image"]
+
+
+def _plan_file_objects(plan, kind, desired, current, all_named):
+    """-> {desired name: final name} after adopting identical existing objects."""
+    renames = {}
+    for key in sorted(desired):
+        obj = desired[key]
+        if obj["external"]:
+            if obj["name"] not in all_named:
+                raise PlanError("%s %r is declared as external, but could not be found" % (kind, obj["name"]))
+            continue
+        spec, name = obj["spec"], obj["name"]
+        existing = current.get(name) or all_named.get(name)
+        if existing is not None:
+            if _same_content(kind, existing, obj):
+                plan.add(kind, name, "unchanged")
+                continue
+            if kind == "secret" and HASH_LABEL not in (existing.get("Spec", {}).get("Labels") or {}):
+                plan.warnings.append("secret %s exists and its content cannot be read back; "
+                                     "keeping it as it is" % name)
+                plan.add(kind, name, "unchanged")
+                continue
+            raise PlanError("%s %s already exists with different content; %ss are immutable: "
+                            "rename it (or drop `name:` to get content-addressed names)" % (kind, name, kind))
+        adopt = current.get(obj["plain_name"])
+        if not obj["explicit_name"] and adopt is not None and _same_content(kind, adopt, obj):
+            renames[name] = obj["plain_name"]
+            plan.add(kind, obj["plain_name"], "unchanged")
+            continue
+        plan.add(kind, name, "create", body=spec, before=None, after=_file_object_view(spec))
+    return renames
+
+
+def _same_content(kind, existing, obj):
+    spec = existing.get("Spec", {})
+    if spec.get("Labels", {}).get(HASH_LABEL) == obj["hash"]:
+        return True
+    # Configs can be read back (docker stack deploy's ones carry no hash label).
+    return kind == "config" and spec.get("Data") is not None and spec.get("Data") == obj["spec"].get("Data")
+
+
+def _rename_refs(spec, renames):
+    cs = spec["TaskTemplate"]["ContainerSpec"]
+    for field, key in (("Secrets", "SecretName"), ("Configs", "ConfigName")):
+        for ref in cs.get(field) or []:
+            ref[key] = renames.get(ref[key], ref[key])
+
+
+def _referenced(specs, field, key):
+    names = set()
+    for spec in specs:
+        for ref in spec.get("TaskTemplate", {}).get("ContainerSpec", {}).get(field) or []:
+            names.add(ref.get(key))
+    return names
+
+
+def make_plan(desired, current, resolve_image="always", prune=False, digests=None):
+    """desired: stack_convert.build(); current: the stack's objects as read from the engine."""
+    plan = Plan()
+    plan.ids = {"secret": {n: o["ID"] for n, o in current["all_secrets"].items()},
+                "config": {n: o["ID"] for n, o in current["all_configs"].items()}}
+    digests = digests or {}
+    network_names = current["network_names"]
+    for name in desired["external_networks"]:
+        info = current["all_networks"].get(name)
+        if info is None:
+            raise PlanError("network %r is declared as external, but could not be found. "
+                            "You need to create a swarm-scoped network before the stack is deployed" % name)
+        if info.get("Scope") not in ("swarm", None) and name not in ("host", "ingress"):
+            raise PlanError("network %r is declared as external, but it is not in the right scope: %r instead "
+                            "of \"swarm\"" % (name, info.get("Scope")))
+
+    for name, body in sorted(desired["networks"].items()):
+        existing = current["networks"].get(name) or current["all_networks"].get(name)
+        if existing is None:
+            plan.add("network", name, "create", body=body, before=None, after=_network_view(body))
+            continue
+        plan.add("network", name, "unchanged")
+        if existing.get("Driver") != body["Driver"] or bool(existing.get("Attachable")) != bool(body.get("Attachable")):
+            plan.warnings.append("network %s exists with other settings (driver/attachable); networks cannot be "
+                                 "updated in place: remove the stack to recreate it" % name)
+
+    renames = {}
+    renames.update(_plan_file_objects(plan, "secret", desired["secrets"], current["secrets"], current["all_secrets"]))
+    renames.update(_plan_file_objects(plan, "config", desired["configs"], current["configs"], current["all_configs"]))
+
+    kept_specs = []
+    for name, spec in sorted(desired["services"].items()):
+        spec = copy.deepcopy(spec)
+        _rename_refs(spec, renames)
+        cur = current["services"].get(name)
+        _resolve_image(spec, cur, resolve_image, digests)
+        after = normalize(spec, network_names)
+        kept_specs.append(spec)
+        if cur is None:
+            plan.add("service", name, "create", body=spec, before=None, after=after)
+            continue
+        before = normalize(cur["Spec"], network_names)
+        if before == after:
+            plan.add("service", name, "unchanged")
+            continue
+        spec["TaskTemplate"]["ForceUpdate"] = cur["Spec"].get("TaskTemplate", {}).get("ForceUpdate", 0)
+        plan.add("service", name, "update", id=cur["ID"], version=cur["Version"]["Index"], body=spec,
+                 before=before, after=after)
+
+    for name, cur in sorted(current["services"].items()):
+        if name in desired["services"]:
+            continue
+        if prune:
+            plan.add("service", name, "remove", id=cur["ID"], before=normalize(cur["Spec"], network_names), after=None)
+        else:
+            kept_specs.append(cur["Spec"])
+
+    _plan_removals(plan, current, kept_specs, desired, prune)
+    return plan
+
+
+def _plan_removals(plan, current, kept_specs, desired, prune):
+    final = {a["name"] for a in plan.actions if a["kind"] in ("secret", "config")}
+    for kind, field, key in (("config", "Configs", "ConfigName"), ("secret", "Secrets", "SecretName")):
+        used = _referenced(kept_specs, field, key)
+        for name, cur in sorted(current[kind + "s"].items()):
+            if name not in final and name not in used:
+                plan.add(kind, name, "remove", id=cur["ID"], before=_file_object_view(cur), after=None)
+    if prune:
+        used = set()
+        for spec in kept_specs:
+            for net in spec.get("TaskTemplate", {}).get("Networks") or []:
+                used.add(current["network_names"].get(net.get("Target"), net.get("Target")))
+        for name, cur in sorted(current["networks"].items()):
+            if name not in desired["networks"] and name not in used:
+                plan.add("network", name, "remove", id=cur["Id"], before=_network_summary(cur), after=None)
+
+
+def removal_plan(current):
+    """state=absent: services, then configs and secrets, then networks (as docker stack rm)."""
+    plan = Plan()
+    names = current["network_names"]
+    for name, cur in sorted(current["services"].items()):
+        plan.add("service", name, "remove", id=cur["ID"], before=normalize(cur["Spec"], names), after=None)
+    for kind in ("config", "secret"):
+        for name, cur in sorted(current[kind + "s"].items()):
+            plan.add(kind, name, "remove", id=cur["ID"], before=_file_object_view(cur), after=None)
+    for name, cur in sorted(current["networks"].items()):
+        plan.add("network", name, "remove", id=cur["Id"], before=_network_summary(cur), after=None)
+    return plan

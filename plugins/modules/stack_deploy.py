@@ -1,0 +1,212 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: swarmops.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: stack_deploy
+short_description: Deploy a compose stack to Docker Swarm, natively and idempotently
+version_added: 0.1.0
+description:
+  - The native equivalent of C(docker stack deploy), through the Engine API (Docker SDK for Python);
+    no docker CLI is needed.
+  - Loads one or more compose files or inline mappings (the C(version: "3") formats and the current
+    Compose Specification), interpolates variables, validates every key, converts the model to Engine
+    API specs as docker/cli does (object names C(<stack>_<name>), labels C(com.docker.stack.namespace)
+    and C(com.docker.stack.image), the C(<stack>_default) network) so C(docker stack ls/ps/services/rm)
+    work on the result.
+  - Idempotent. The normalized desired spec of each object is compared with the current one; only
+    what differs is created, updated or removed. A stack first deployed by C(docker stack deploy) and
+    then by this module from the same files reports no change (except secrets, whose content cannot
+    be read back, see O(compose)).
+  - Configs and secrets get content-addressed names (C(<stack>_<name>_<sha256[:12]>)) unless they set
+    C(name:), so changed content rolls out; a superseded config or secret is removed once no service
+    of the stack uses it. Configs that C(docker stack deploy) created with identical content are reused.
+  - Validation happens before anything on the cluster is touched; errors name the file and the key path.
+    Keys C(docker stack deploy) ignores in swarm mode produce the same warning it prints.
+  - See docs/stack_deploy.md in the collection for the comparison rules and differences from the CLI.
+author: swarmops maintainers
+extends_documentation_fragment:
+  - swarmops.core.docker
+attributes:
+  check_mode:
+    support: full
+    description: Computes the full plan (and diff) and applies nothing.
+  diff_mode:
+    support: full
+    description: Before/after of every object that changes; secrets and configs show name and content hash only.
+options:
+  name:
+    description: The stack (namespace) name.
+    type: str
+    required: true
+  compose:
+    description:
+      - Compose files (paths, relative to O(project_dir)) and/or inline compose mappings, merged in order
+        like repeated C(docker stack deploy -c).
+      - Required when O(state=present).
+    type: list
+    elements: raw
+  state:
+    description: V(present) deploys; V(absent) removes services, then configs and secrets, then networks.
+    type: str
+    choices: [present, absent]
+    default: present
+  env:
+    description:
+      - Variables for interpolation (C(${VAR}), C(${VAR:-default}), C(${VAR-default}), C(${VAR:?message}),
+        C(${VAR?message}), C($$) for a literal C($)). They override the module's process environment.
+    type: dict
+    default: {}
+  project_dir:
+    description:
+      - Directory relative compose paths, bind mounts, env_file and secret/config files are resolved against.
+        Defaults to the directory of the first compose file.
+    type: path
+  prune:
+    description: Remove services of the stack that the compose files no longer define (and, with them, unused stack networks).
+    type: bool
+    default: false
+  with_registry_auth:
+    description: Send registry credentials from the Docker client config to the swarm agents.
+    type: bool
+    default: false
+  resolve_image:
+    description:
+      - V(always) asks the registry for the image digest and pins it (as the CLI does by default);
+        when the registry cannot be reached, the image is used by name and the service is left alone
+        if its image did not change.
+      - V(changed) keeps the running image (and digest) unless the compose image changed; V(never) never
+        queries the registry.
+    type: str
+    choices: [always, changed, never]
+    default: always
+  wait:
+    description: Wait until created/updated services run the new spec; fail with the task errors and node names otherwise.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait (also bounds waiting for networks to become free on removal).
+    type: int
+    default: 300
+  rollback:
+    description: After a failed wait, roll updated services back to their previous spec and remove created ones.
+    type: bool
+    default: false
+requirements:
+  - docker (Python SDK) >= 5
+notes:
+  - Volumes are created by the engine when tasks start (as with the CLI); they are never removed.
+  - Service-level C(tmpfs) becomes tmpfs mounts (docker stack deploy drops it).
+"""
+
+EXAMPLES = r"""
+- name: Deploy the getstartedlab stack
+  swarmops.core.stack_deploy:
+    name: getstartedlab
+    compose:
+      - /srv/app/docker-compose.yml
+
+- name: Override the image and replicas inline, prune services dropped from the files
+  swarmops.core.stack_deploy:
+    name: getstartedlab
+    compose:
+      - /srv/app/docker-compose.yml
+      - services:
+          web:
+            image: "registry.example:5000/friendlyhello:{{ app_version }}"
+            deploy:
+              replicas: 3
+    env:
+      REDIS_DATA: /srv/redis
+    prune: true
+    rollback: true
+
+- name: Remove the stack
+  swarmops.core.stack_deploy:
+    name: getstartedlab
+    state: absent
+"""
+
+RETURN = r"""
+changed:
+  description: Whether any object was (or in check mode would be) created, updated or removed.
+  returned: always
+  type: bool
+actions:
+  description: One entry per object of the stack, in the order applied.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    kind:
+      description: V(network), V(secret), V(config) or V(service).
+      type: str
+    name:
+      description: The object's name on the cluster.
+      type: str
+    action:
+      description: V(create), V(update), V(remove) or V(unchanged).
+      type: str
+  sample:
+    - {kind: network, name: getstartedlab_webnet, action: unchanged}
+    - {kind: service, name: getstartedlab_web, action: update}
+stack:
+  description: The stack name.
+  returned: always
+  type: str
+diff:
+  description: Before/after of each changed object keyed C(<kind>/<name>) (normalized service specs).
+  returned: in diff mode
+  type: dict
+stack_warnings:
+  description: Warnings about ignored keys, unset variables, registry digests (also emitted as Ansible warnings).
+  returned: when there are any
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
+    DOCKER_COMMON_ARGS,
+    connect,
+    run_module,
+)
+from ansible_collections.swarmops.core.plugins.module_utils.stack import deploy
+
+
+def run(module):
+    params = dict(module.params, _diff=module._diff)
+    result = deploy(connect(params), params, module.check_mode)
+    for warning in result.get("stack_warnings", []):
+        module.warn(warning)
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            DOCKER_COMMON_ARGS,
+            name=dict(type="str", required=True),
+            compose=dict(type="list", elements="raw"),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            env=dict(type="dict", default={}, no_log=False),
+            project_dir=dict(type="path"),
+            prune=dict(type="bool", default=False),
+            with_registry_auth=dict(type="bool", default=False),
+            resolve_image=dict(type="str", default="always", choices=["always", "changed", "never"]),
+            wait=dict(type="bool", default=True),
+            wait_timeout=dict(type="int", default=300),
+            rollback=dict(type="bool", default=False),
+        ),
+        required_if=[("state", "present", ["compose"])],
+        supports_check_mode=True,
+    )
+    run_module(module, run)
+
+
+if __name__ == "__main__":
+    main()
