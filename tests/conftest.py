@@ -34,13 +34,14 @@ def ansible_env(extra=None):
     return env
 
 
-def run_module(module, args, check=False, diff=False, verbosity=0, env=None, host="localhost"):
+def run_module(module, args, check=False, diff=False, verbosity=0, env=None, host="localhost",
+               prefix=None):
     """Run swarmops.core.<module> on localhost via `ansible` ad hoc; return (result, stdout).
 
     The result is the module's result dict as Ansible reports it (changed, diff,
     failed, msg, ...). stdout is the whole raw output, to assert secrets never appear.
     """
-    cmd = [str(BIN / "ansible"), host, "-i", "localhost,", "-c", "local",
+    cmd = list(prefix or []) + [str(BIN / "ansible"), host, "-i", "localhost,", "-c", "local",
            "-e", "ansible_python_interpreter=" + sys.executable,
            "-m", module if "." in module else "swarmops.core." + module,
            "-a", json.dumps(args)]
