@@ -214,20 +214,11 @@ def plan_build(images, refs, wanted_hash, force):
     return False, retag, old_hash
 
 
-def repo_digest_for(image, repository):
-    for repo_digest in (image or {}).get("RepoDigests") or []:
-        repo, _, digest = repo_digest.partition("@")
-        if repo == repository:
-            return digest
-    return None
-
-
 def push_needed(local_image, repository, remote_digest):
     """A push changes something unless the registry already has the local image. Pure."""
     if remote_digest is None:
         return True
-    return remote_digest not in [d.partition("@")[2] for d in (local_image or {}).get("RepoDigests") or []
-                                 if d.partition("@")[0] == repository]
+    return "%s@%s" % (repository, remote_digest) not in ((local_image or {}).get("RepoDigests") or [])
 
 
 # ---------------------------------------------------------------- apply
@@ -246,7 +237,6 @@ def run_build(client, context, refs, build_args, target, labels, platform, pull,
     with tempfile.TemporaryFile() as fileobj:
         create_archive(context["root"], files=context["files"], fileobj=fileobj,
                        extra_files=context["extra_files"])
-        repository, tag = split_reference(refs[0])
         kwargs = dict(fileobj=fileobj, custom_context=True, dockerfile=SENT_DOCKERFILE,
                       tag=refs[0], buildargs=build_args or None, target=target or None,
                       labels=labels, pull=pull, nocache=nocache, rm=True, forcerm=True,
@@ -342,54 +332,52 @@ def ensure_image(client, params, check_mode):
                            params.get("ca_certificates"))
     wanted = context_hash(context, build_args, params.get("target"), user_labels, params.get("platform"))
 
+    # read: local images, and (before anything is built) the registry's digests,
+    # which also proves the credentials work.
     images = read_images(client, refs)
-    build, retag, old_hash = plan_build(images, refs, wanted, params.get("force"))
-    actions = (["build %s" % refs[0]] if build else []) + ["tag %s" % ref for ref in retag]
-    result = dict(changed=bool(actions), context_hash=wanted, references=refs, actions=actions,
-                  image_id=(images[refs[0]] or {}).get("Id") if not build else None,
-                  diff=dict(before=dict(context_hash=old_hash, image_id=(images[refs[0]] or {}).get("Id")),
-                            after=dict(context_hash=wanted)))
+    auths, remote = {}, {}
+    if params.get("push"):
+        for ref in refs:
+            auths[ref] = auth_config(params.get("registry_auth"), split_reference(ref)[0])
+            remote[ref] = remote_digest(client, ref, auths[ref])
 
+    build, retag, old_hash = plan_build(images, refs, wanted, params.get("force"))
+    old_id = (images[refs[0]] or {}).get("Id")
+    actions = (["build %s" % refs[0]] if build else []) + ["tag %s" % ref for ref in retag]
+    if params.get("push"):
+        # A fresh build has no repository digest yet, so every reference is pushed.
+        actions += ["push %s" % ref for ref in refs
+                    if build or push_needed(images[refs[0]], split_reference(ref)[0], remote[ref])]
+    result = dict(changed=bool(actions), context_hash=wanted, references=refs, actions=actions,
+                  image_id=None if build else old_id,
+                  diff=dict(before=dict(context_hash=old_hash, image_id=old_id),
+                            after=dict(context_hash=wanted, image_id=None if build else old_id)))
+    if params.get("push") and not build:
+        result["digests"] = {ref: remote[ref] for ref in refs}
+        result["digest"] = remote[refs[0]]
     if check_mode:
-        if params.get("push") and build:
-            result["actions"] += ["push %s" % ref for ref in refs]
-        elif params.get("push"):
-            _plan_pushes(client, params, refs, images[refs[0]], result, check_mode=True)
         return result
 
+    # apply
     if build:
         labels = dict(user_labels, **{HASH_LABEL: wanted})
         image_id, log = run_build(client, context, refs, build_args, params.get("target"), labels,
                                   params.get("platform"), params.get("pull"), params.get("nocache"),
                                   params.get("build_timeout"))
         result["build_log"] = log[-LOG_TAIL:]
-        result["image_id"] = image_id
+        result["image_id"] = result["diff"]["after"]["image_id"] = image_id
     for ref in retag:
         tag_image(client, result["image_id"], ref)
-    result["diff"]["after"]["image_id"] = result["image_id"]
-    if params.get("push"):
-        _plan_pushes(client, params, refs, inspect_image(client, refs[0]), result, check_mode=False)
+    pushes = [a[len("push "):] for a in actions if a.startswith("push ")]
+    if pushes:
+        digests = dict((ref, remote[ref]) for ref in refs)
+        for ref in pushes:
+            digests[ref] = push(client, ref, auths[ref])
+        unchanged = [ref for ref in pushes if digests[ref] == remote[ref]]
+        # The registry already held that very manifest (e.g. the same image pushed from
+        # elsewhere): the push changed nothing there.
+        result["actions"] = [a for a in actions if a[len("push "):] not in unchanged]
+        result["changed"] = bool(result["actions"])
+        result["digests"] = digests
+        result["digest"] = digests[refs[0]]
     return result
-
-
-def _plan_pushes(client, params, refs, image, result, check_mode):
-    digests = {}
-    for ref in refs:
-        repository, _ = split_reference(ref)
-        auth = auth_config(params.get("registry_auth"), repository)
-        before = remote_digest(client, ref, auth)
-        if not push_needed(image, repository, before):
-            digests[ref] = before
-            continue
-        result["actions"].append("push %s" % ref)
-        result["changed"] = True
-        if check_mode:
-            continue
-        after = push(client, ref, auth)
-        digests[ref] = after
-        if after == before:
-            # The registry already held this manifest: nothing changed there.
-            result["actions"][-1] = "push %s (registry already up to date)" % ref
-            result["changed"] = bool([a for a in result["actions"] if "already up to date" not in a])
-    result["digests"] = digests
-    result["digest"] = digests.get(refs[0])

@@ -1,0 +1,234 @@
+"""docker_image_build against the real local engine and a local registry (127.0.0.1 only)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import bcrypt
+import docker
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFIX = "sotest-images"
+REGISTRY_IMAGE = PREFIX + "-registry"
+USER, PASSWORD = "sotest-user", "sotest-Pa55-do-not-log"
+
+
+@pytest.fixture(scope="module")
+def engine():
+    client = docker.APIClient(version="auto")
+    yield client
+    # Remove every image this module made (tagged ones and the ones rebuilds left dangling).
+    for image in client.images(all=True):
+        tags = image.get("RepoTags") or []
+        labels = image.get("Labels") or {}
+        if any(PREFIX in t for t in tags) or labels.get("sotest") == PREFIX:
+            try:
+                client.remove_image(image["Id"], force=True)
+            except docker.errors.APIError:
+                pass
+    client.close()
+
+
+@pytest.fixture
+def context(tmp_path, debian_base_image):
+    (tmp_path / "Dockerfile").write_text(
+        "FROM %s\nARG GREETING=hello\nCOPY . /app\nRUN echo \"$GREETING\" > /greeting\n" % debian_base_image)
+    (tmp_path / "app.txt").write_text("one\n")
+    (tmp_path / "scratch.log").write_text("ignored\n")
+    (tmp_path / ".dockerignore").write_text("*.log\n")
+    return tmp_path
+
+
+def args(name, path, **extra):
+    base = dict(name=name, path=str(path), labels=dict(sotest=PREFIX))
+    base.update(extra)
+    return base
+
+
+def test_build_is_idempotent_and_rebuilds_on_content_or_arg_change(ansible_module, engine, context):
+    name = PREFIX + "-idem"
+    result, out = ansible_module("docker_image_build", args(name, context), check=True, diff=True)
+    assert result["changed"] is True and result["actions"] == ["build %s:latest" % name], out
+    assert not engine.images(name=name), "check mode must not build"
+
+    first, out = ansible_module("docker_image_build", args(name, context), diff=True)
+    assert first["changed"] is True, out
+    image = engine.inspect_image(name + ":latest")
+    assert image["Id"] == first["image_id"]
+    assert image["Config"]["Labels"]["io.swarmops.context-hash"] == first["context_hash"]
+
+    again, out = ansible_module("docker_image_build", args(name, context))
+    assert again["changed"] is False and again["actions"] == [], out
+    assert again["image_id"] == first["image_id"] and "build_log" not in again
+
+    check, out = ansible_module("docker_image_build", args(name, context), check=True)
+    assert check["changed"] is False, out
+
+    (context / "scratch.log").write_text("still ignored\n")
+    ignored, out = ansible_module("docker_image_build", args(name, context))
+    assert ignored["changed"] is False, out
+
+    (context / "app.txt").write_text("two\n")
+    edited, out = ansible_module("docker_image_build", args(name, context))
+    assert edited["changed"] is True and edited["image_id"] != first["image_id"], out
+    assert edited["context_hash"] != first["context_hash"]
+
+    arg, out = ansible_module("docker_image_build", args(name, context, build_args=dict(GREETING="bonjour")))
+    assert arg["changed"] is True and arg["image_id"] != edited["image_id"], out
+    greeting = docker.from_env().containers.run(name + ":latest", ["cat", "/greeting"], remove=True)
+    assert greeting == b"bonjour\n"
+
+    forced, out = ansible_module("docker_image_build", args(name, context, build_args=dict(GREETING="bonjour"),
+                                                            force=True))
+    assert forced["changed"] is True and forced["actions"] == ["build %s:latest" % name], out
+
+
+def test_tags_are_added_and_kept(ansible_module, engine, context):
+    name = PREFIX + "-tags"
+    params = args(name, context, tag="1.0", tags=["latest", PREFIX + "-other/app:x"])
+    result, out = ansible_module("docker_image_build", params)
+    assert result["changed"] is True, out
+    ids = {ref: engine.inspect_image(ref)["Id"] for ref in result["references"]}
+    assert set(ids) == {name + ":1.0", name + ":latest", PREFIX + "-other/app:x"}
+    assert set(ids.values()) == {result["image_id"]}
+
+    engine.remove_image(name + ":latest")
+    retag, out = ansible_module("docker_image_build", params)
+    assert retag["changed"] is True and retag["actions"] == ["tag %s:latest" % name], out
+    again, out = ansible_module("docker_image_build", params)
+    assert again["changed"] is False, out
+
+
+def test_failed_build_names_the_step_and_shows_the_log(ansible_module, context, debian_base_image):
+    (context / "Dockerfile.bad").write_text(
+        "FROM %s\nRUN echo before-the-failure\nRUN exit 3\nRUN echo never\n" % debian_base_image)
+    result, out = ansible_module("docker_image_build", args(PREFIX + "-bad", context, dockerfile="Dockerfile.bad",
+                                                            nocache=True))
+    assert result["failed"] is True, out
+    assert "Step 3/" in result["msg"] and "RUN exit 3" in result["msg"] and "non-zero code: 3" in result["msg"]
+    assert result["failed_step"].startswith("Step 3/")
+    assert "before-the-failure" in result["build_log"]
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (dict(path="/nonexistent/sotest-images-ctx"), "/nonexistent/sotest-images-ctx"),
+    (dict(dockerfile="Missing.Dockerfile"), "Missing.Dockerfile"),
+])
+def test_bad_input_is_a_clear_error(ansible_module, context, extra, needle):
+    result, out = ansible_module("docker_image_build", dict(args(PREFIX + "-err", context), **extra))
+    assert result["failed"] is True and needle in result["msg"], out
+
+
+def test_ca_certificates_reach_run_steps_but_not_the_image_config(ansible_module, engine, context, debian_base_image,
+                                                                  tmp_path_factory):
+    ca = tmp_path_factory.mktemp("ca") / "extra-ca.crt"
+    shutil.copy("/etc/ssl/certs/ca-certificates.crt", ca)
+    # Each RUN proves the bundle is there and the tools' variables point to it.
+    (context / "Dockerfile").write_text(
+        "FROM %s\nRUN grep -q 'BEGIN CERTIFICATE' \"$PIP_CERT\" && test \"$SSL_CERT_FILE\" = \"$PIP_CERT\"\n"
+        "COPY . /app\n" % debian_base_image)
+    name = PREFIX + "-ca"
+    result, out = ansible_module("docker_image_build", args(name, context, ca_certificates=[str(ca)]))
+    assert result["changed"] is True, out
+    env = engine.inspect_image(name)["Config"]["Env"] or []
+    assert not [e for e in env if e.startswith(("PIP_CERT", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"))]
+    again, out = ansible_module("docker_image_build", args(name, context, ca_certificates=[str(ca)]))
+    assert again["changed"] is False, out
+    # The generated Dockerfile is dropped from the context; the user's files are copied as usual.
+    listing = docker.from_env().containers.run(name, ["ls", "-A", "/app"], remove=True).decode().split()
+    assert ".swarmops.Dockerfile" not in listing and "app.txt" in listing and "scratch.log" not in listing
+
+
+# ------------------------------------------------------------------ push
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def registry(ansible_module, engine, debian_base_image, tmp_path_factory):
+    """A registry built from Debian's docker-registry, basic auth, on 127.0.0.1 only."""
+    result, out = ansible_module("docker_image_build", dict(
+        name=REGISTRY_IMAGE, path=str(ROOT / "roles/registry/files/lab-image"),
+        build_args=dict(BASE_IMAGE=debian_base_image), labels=dict(sotest=PREFIX)))
+    assert not result.get("failed"), out
+    auth_dir = tmp_path_factory.mktemp("registry-auth")
+    (auth_dir / "htpasswd").write_text(
+        "%s:%s\n" % (USER, bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=10)).decode()))
+    port = _free_port()
+    container = engine.create_container(
+        REGISTRY_IMAGE, name=PREFIX + "-registry-%d" % port, ports=[5000],
+        environment=dict(REGISTRY_AUTH="htpasswd", REGISTRY_AUTH_HTPASSWD_REALM="sotest",
+                         REGISTRY_AUTH_HTPASSWD_PATH="/auth/htpasswd"),
+        host_config=engine.create_host_config(port_bindings={5000: ("127.0.0.1", port)},
+                                              binds=["%s:/auth:ro" % auth_dir]))
+    engine.start(container)
+    try:
+        for _ in range(50):
+            try:
+                urllib.request.urlopen("http://127.0.0.1:%d/v2/" % port, timeout=1)
+            except urllib.error.HTTPError as exc:
+                if exc.code == 401:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        yield "127.0.0.1:%d" % port
+    finally:
+        engine.remove_container(container, force=True, v=True)
+
+
+def test_push_returns_the_digest_and_is_idempotent(ansible_module, engine, context, registry):
+    name = registry + "/" + PREFIX + "/push"
+    auth = dict(username=USER, password=PASSWORD)
+    params = args(name, context, tag="1.0", tags=["latest"], push=True, registry_auth=auth)
+
+    check, out = ansible_module("docker_image_build", params, check=True)
+    assert check["changed"] is True and "push %s:1.0" % name in check["actions"], out
+    assert not engine.images(name=name)
+
+    first, out = ansible_module("docker_image_build", params, verbosity=3)
+    assert first["changed"] is True, out
+    assert PASSWORD not in out
+    assert first["digest"].startswith("sha256:")
+    remote = engine.inspect_distribution(name + ":1.0", auth_config=dict(auth, serveraddress=registry))
+    assert remote["Descriptor"]["digest"] == first["digest"] == first["digests"][name + ":latest"]
+    assert "%s@%s" % (name, first["digest"]) in engine.inspect_image(name + ":1.0")["RepoDigests"]
+
+    again, out = ansible_module("docker_image_build", params, verbosity=3)
+    assert again["changed"] is False and again["actions"] == [], out
+    assert again["digest"] == first["digest"] and PASSWORD not in out
+
+    check, out = ansible_module("docker_image_build", params, check=True)
+    assert check["changed"] is False, out
+
+    # A rebuilt image differs from the registry's manifest: pushed again, new digest.
+    (context / "app.txt").write_text("pushed twice\n")
+    second, out = ansible_module("docker_image_build", params)
+    assert second["changed"] is True and "push %s:1.0" % name in second["actions"], out
+    assert second["digest"] != first["digest"]
+
+
+def test_wrong_password_is_a_clear_error_without_the_password(ansible_module, context, registry):
+    name = registry + "/" + PREFIX + "/denied"
+    wrong = "sotest-wrong-password-x9"
+    params = args(name, context, push=True, registry_auth=dict(username=USER, password=wrong))
+    for check in (True, False):
+        result, out = ansible_module("docker_image_build", params, check=check, verbosity=3)
+        assert result["failed"] is True, out
+        assert "refused the credentials of user %s" % USER in result["msg"] and registry in result["msg"]
+        assert wrong not in out
+    assert not docker.APIClient(version="auto").images(name=name), "nothing is built before the credentials work"
+
+
+def test_push_without_credentials_names_the_registry(ansible_module, context, registry):
+    result, out = ansible_module("docker_image_build", args(registry + "/" + PREFIX + "/anon", context, push=True))
+    assert result["failed"] is True and registry in result["msg"] and "none given" in result["msg"], out
