@@ -183,7 +183,7 @@ def parse_duration(text):
     """Go's time.ParseDuration, in nanoseconds; None when the text is not a duration."""
     text = text.strip()
     sign = 1
-    if text[:1] in "+-":
+    if text and text[0] in "+-":
         sign, text = (-1 if text[0] == "-" else 1), text[1:]
     if text == "0":
         return 0
@@ -208,7 +208,7 @@ def DURATION(value, path):
     raise _Invalid(path, "must be a duration like 10s, 1m30s or 500ms, got %r" % (value,))
 
 
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b)?$", re.I)
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?) ?([kmgtp]?)(i?b)?$", re.I)
 
 
 def parse_size(value):

@@ -12,15 +12,15 @@ version_added: 0.1.0
 description:
   - The native equivalent of C(docker stack deploy), through the Engine API (Docker SDK for Python);
     no docker CLI is needed.
-  - Loads one or more compose files or inline mappings (the C(version: "3") formats and the current
+  - Loads one or more compose files or inline mappings (the version 3 formats and the current
     Compose Specification), interpolates variables, validates every key, converts the model to Engine
     API specs as docker/cli does (object names C(<stack>_<name>), labels C(com.docker.stack.namespace)
     and C(com.docker.stack.image), the C(<stack>_default) network) so C(docker stack ls/ps/services/rm)
     work on the result.
   - Idempotent. The normalized desired spec of each object is compared with the current one; only
     what differs is created, updated or removed. A stack first deployed by C(docker stack deploy) and
-    then by this module from the same files reports no change (except secrets, whose content cannot
-    be read back, see O(compose)).
+    then by this module from the same files reports no change, except that secrets the CLI created
+    (whose content cannot be read back) are replaced once by content-addressed ones.
   - Configs and secrets get content-addressed names (C(<stack>_<name>_<sha256[:12]>)) unless they set
     C(name:), so changed content rolls out; a superseded config or secret is removed once no service
     of the stack uses it. Configs that C(docker stack deploy) created with identical content are reused.
