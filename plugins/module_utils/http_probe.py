@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmops.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""docker_http_probe: run a throw-away container, ask it over HTTP on loopback, remove it."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+
+try:
+    from docker.errors import APIError, NotFound
+except ImportError:  # pragma: no cover - connect() reports the missing SDK
+    APIError = NotFound = Exception
+
+
+def missing_expectations(body, expect):
+    """The expected strings the body lacks. Pure."""
+    return [text for text in expect if text not in body]
+
+
+def _host_port(client, container, port):
+    ports = (client.inspect_container(container)["NetworkSettings"].get("Ports") or {})
+    for binding in ports.get("%d/tcp" % port) or []:
+        if binding.get("HostPort"):
+            return int(binding["HostPort"])
+    return None
+
+
+def _get(url, timeout):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # nosec - loopback only
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
+
+
+def probe(client, params):
+    """Run the container, GET the path until it answers or time runs out, always remove it."""
+    try:
+        client.inspect_image(params["image"])
+    except NotFound:
+        raise SwarmOpsError("Image %s not found on this engine." % params["image"], image=params["image"])
+    name = params.get("name") or "swarmops-probe-%s" % uuid.uuid4().hex[:10]
+    port = params["container_port"]
+    host_config = client.create_host_config(
+        port_bindings={port: ("127.0.0.1", None)},
+        extra_hosts=params.get("extra_hosts") or None,
+    )
+    container = client.create_container(
+        params["image"], name=name, ports=[port], environment=params.get("env") or None,
+        host_config=host_config, labels={"io.swarmops.probe": "true"})
+    deadline = time.monotonic() + params["probe_timeout"]
+    status, body, error = None, "", None
+    try:
+        client.start(container)
+        host_port = _host_port(client, container, port)
+        url = "http://127.0.0.1:%d%s" % (host_port, params["path"])
+        while time.monotonic() < deadline:
+            state = client.inspect_container(container)["State"]
+            if not state.get("Running"):
+                error = "the container exited with code %s" % state.get("ExitCode")
+                break
+            try:
+                status, body = _get(url, timeout=5)
+                if status < 500:
+                    break
+            except OSError as exc:  # not listening yet
+                error = str(exc)
+            time.sleep(0.5)
+        logs = client.logs(container, tail=30).decode("utf-8", "replace").splitlines()
+    finally:
+        try:
+            client.remove_container(container, force=True, v=True)
+        except APIError:
+            pass
+    result = dict(changed=False, image=params["image"], url_path=params["path"], status=status, body=body)
+    if status is None:
+        raise SwarmOpsError("%s did not answer on port %d within %ds: %s" % (
+            params["image"], port, params["probe_timeout"], error), logs=logs)
+    if status != params["status_code"]:
+        raise SwarmOpsError("%s answered HTTP %s on %s, expected %s." % (
+            params["image"], status, params["path"], params["status_code"]), body=body, logs=logs)
+    missing = missing_expectations(body, params.get("expect") or [])
+    if missing:
+        raise SwarmOpsError("%s answered without %s." % (params["image"], ", ".join(repr(m) for m in missing)),
+                            body=body, logs=logs)
+    return result

@@ -1,0 +1,134 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: swarmops.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: docker_http_probe
+short_description: Smoke-test an image over HTTP - run a container on loopback, ask it, remove it
+version_added: 0.1.0
+description:
+  - Runs a container from O(image) with O(container_port) published on C(127.0.0.1) of the
+    engine's host (a random free port), sends C(GET O(path)) until the container answers or
+    O(probe_timeout) runs out, checks the status and that the body contains every O(expect) text,
+    and removes the container in every case, like C(docker run -p 127.0.0.1:4000:80) followed by C(curl).
+  - Leaves nothing behind, so it never reports a change.
+  - The module must run on the engine's host (the published port is on that host's loopback).
+author: swarmops maintainers
+extends_documentation_fragment:
+  - swarmops.core.docker
+attributes:
+  check_mode:
+    support: full
+    details: Runs nothing in check mode (the image may not be built yet).
+  diff_mode:
+    support: none
+options:
+  image:
+    description: The image to run (it must be present on the engine).
+    type: str
+    required: true
+  name:
+    description: The container's name; a unique C(swarmops-probe-...) name when empty.
+    type: str
+  container_port:
+    description: The port the container serves HTTP on.
+    type: int
+    default: 80
+  path:
+    description: The URL path to ask.
+    type: str
+    default: /
+  status_code:
+    description: The HTTP status the answer must have.
+    type: int
+    default: 200
+  expect:
+    description: Texts the answer's body must contain.
+    type: list
+    elements: str
+    default: []
+  env:
+    description: Environment variables for the container.
+    type: dict
+    default: {}
+  extra_hosts:
+    description: Extra C(/etc/hosts) entries (name -> address), for example to point a dependency at loopback.
+    type: dict
+    default: {}
+  probe_timeout:
+    description: Seconds to wait for the first answer.
+    type: int
+    default: 60
+requirements:
+  - docker (Python SDK)
+"""
+
+EXAMPLES = r"""
+- name: The tutorial's check, without Redis
+  swarmops.core.docker_http_probe:
+    image: friendlyhello:latest
+    extra_hosts:
+      redis: 127.0.0.1   # refused at once: no DNS lookup leaves the host
+    expect:
+      - Hello World!
+      - cannot connect to Redis, counter disabled
+"""
+
+RETURN = r"""
+status:
+  description: The HTTP status of the answer.
+  returned: success
+  type: int
+  sample: 200
+body:
+  description: The body of the answer (also returned on a failed expectation).
+  returned: success, and when an expectation fails
+  type: str
+  sample: "<h3>Hello World!</h3>..."
+logs:
+  description: The container's last log lines.
+  returned: on failure
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
+    DOCKER_COMMON_ARGS,
+    connect,
+    run_module,
+)
+from ansible_collections.swarmops.core.plugins.module_utils.http_probe import probe
+
+
+def run(module):
+    if module.check_mode:
+        return dict(changed=False, skipped_reason="check mode: no container is run")
+    return probe(connect(module.params), module.params)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            DOCKER_COMMON_ARGS,
+            image=dict(type="str", required=True),
+            name=dict(type="str"),
+            container_port=dict(type="int", default=80),
+            path=dict(type="str", default="/"),
+            status_code=dict(type="int", default=200),
+            expect=dict(type="list", elements="str", default=[]),
+            env=dict(type="dict", default={}),
+            extra_hosts=dict(type="dict", default={}),
+            probe_timeout=dict(type="int", default=60),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, run)
+
+
+if __name__ == "__main__":
+    main()

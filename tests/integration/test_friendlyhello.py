@@ -1,0 +1,63 @@
+"""apps/friendlyhello built on the lab's Debian base, smoke-tested with docker_http_probe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE = "sotest-images-friendlyhello"
+HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+NO_REDIS = {"redis": "127.0.0.1"}  # refused at once, and no DNS lookup leaves the host
+
+
+@pytest.fixture(scope="module")
+def app_image(ansible_module, debian_base_image):
+    params = dict(name=IMAGE, path=str(ROOT / "apps/friendlyhello"),
+                  build_args=dict(BASE_IMAGE=debian_base_image), ca_certificates=[HOST_CA_BUNDLE])
+    result, out = ansible_module("docker_image_build", params)
+    assert not result.get("failed"), out
+    yield params, result
+    client = docker.APIClient(version="auto")
+    try:
+        client.remove_image(IMAGE, force=True)
+    except docker.errors.NotFound:
+        pass
+
+
+def test_app_image_is_idempotent_and_configured_like_the_tutorial(ansible_module, app_image):
+    params, first = app_image
+    again, out = ansible_module("docker_image_build", params)
+    assert again["changed"] is False and again["image_id"] == first["image_id"], out
+    config = docker.APIClient(version="auto").inspect_image(IMAGE)["Config"]
+    assert "NAME=World" in config["Env"]
+    assert "80/tcp" in config["ExposedPorts"]
+    assert config["Cmd"][0] == "gunicorn"
+
+
+def test_probe_answers_hello_world_and_counter_disabled(ansible_module, app_image):
+    result, out = ansible_module("docker_http_probe", dict(
+        image=IMAGE, extra_hosts=NO_REDIS, expect=["Hello World!", "cannot connect to Redis, counter disabled"]))
+    assert result.get("failed") is None and result["changed"] is False and result["status"] == 200, out
+    assert "Hostname:" in result["body"]
+    assert not docker.APIClient(version="auto").containers(all=True, filters={"label": "io.swarmops.probe"})
+
+
+def test_probe_uses_the_environment_and_reports_a_missing_text(ansible_module, app_image):
+    result, out = ansible_module("docker_http_probe", dict(
+        image=IMAGE, env=dict(NAME="Swarm"), extra_hosts=NO_REDIS, expect=["Hello World!"]))
+    assert result["failed"] is True and "'Hello World!'" in result["msg"], out
+    assert "Hello Swarm!" in result["body"] and result["logs"]
+    assert not docker.APIClient(version="auto").containers(all=True, filters={"label": "io.swarmops.probe"})
+
+
+def test_probe_check_mode_runs_nothing_and_a_wrong_port_fails_clearly(ansible_module, app_image):
+    result, out = ansible_module("docker_http_probe", dict(image="sotest-images-absent:never"), check=True)
+    assert result["changed"] is False and not result.get("failed"), out
+    result, out = ansible_module("docker_http_probe", dict(image="sotest-images-absent:never"))
+    assert result["failed"] is True and "sotest-images-absent:never not found" in result["msg"], out
+    result, out = ansible_module("docker_http_probe", dict(image=IMAGE, container_port=8080, probe_timeout=4,
+                                                           extra_hosts=NO_REDIS))
+    assert result["failed"] is True and "did not answer on port 8080" in result["msg"], out
