@@ -1,0 +1,606 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmops.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Swarm membership: read -> build -> diff -> apply, for swarm_init, swarm_join and swarm_node.
+
+``read_*`` only inspect, ``build_*``/``diff_*`` are pure (unit-tested without Docker),
+``apply`` is the only code that changes an engine. Join tokens and the unlock key are
+kept out of every structure that can reach a result or a diff: they live only in
+``Actual.tokens`` and are returned on explicit request.
+
+Works with Docker SDK for Python >= 5.0 (the low-level APIClient). /swarm/init and
+/swarm/join are posted as Engine API bodies because SDK 5 cannot send DataPathPort or
+Availability.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+import socket
+import time
+
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+
+try:
+    from docker.errors import APIError
+except ImportError:  # pragma: no cover - connect() reports the missing SDK
+    class APIError(Exception):  # type: ignore[no-redef]
+        pass
+
+SWARM_PORT = 2377
+IN_SWARM = ("active", "pending", "error", "locked")
+
+# Spec settings swarm_init manages on an existing swarm: param -> path in the swarm Spec.
+SPEC_PATHS = {
+    "task_history_limit": ("Orchestration", "TaskHistoryRetentionLimit"),
+    "node_cert_expiry": ("CAConfig", "NodeCertExpiry"),
+    "autolock": ("EncryptionConfig", "AutoLockManagers"),
+    "snapshot_interval": ("Raft", "SnapshotInterval"),
+    "dispatcher_heartbeat": ("Dispatcher", "HeartbeatPeriod"),
+}
+DURATIONS = ("node_cert_expiry", "dispatcher_heartbeat")
+# Fixed when the swarm is created: a difference is a warning, never an update.
+INIT_ONLY = {
+    "default_addr_pool": "DefaultAddrPool",
+    "subnet_size": "SubnetSize",
+    "data_path_port": "DataPathPort",
+}
+
+_UNITS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9,
+          "d": 86400 * 10**9}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h|d)")
+
+
+# ---------------------------------------------------------------- pure helpers
+
+def parse_duration(value, name="duration"):
+    """'2160h', '90d', '1h30m', '45s' or a number of seconds -> nanoseconds."""
+    if isinstance(value, int):
+        return value * 10**9
+    text = str(value).strip()
+    if re.fullmatch(r"\d+", text):
+        return int(text) * 10**9
+    if not text or _DURATION.sub("", text):
+        raise SwarmOpsError("%s: %r is not a duration (examples: 2160h, 90d, 1h30m, 45s)." % (name, value))
+    return int(sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(text)))
+
+
+def format_duration(ns):
+    """Nanoseconds -> '2160h0m0s', as the docker CLI prints durations."""
+    if ns is None:
+        return None
+    seconds, rest = divmod(int(ns), 10**9)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    frac = ("%.9f" % (rest / 1e9))[1:].rstrip("0") if rest else ""
+    return "%dh%dm%d%ss" % (hours, minutes, seconds, frac)
+
+
+def split_addr(addr, default_port=SWARM_PORT):
+    """'10.0.0.1', '10.0.0.1:2377', 'host', '[::1]:2377' -> (host, port)."""
+    addr = addr.strip()
+    match = re.fullmatch(r"\[([^\]]+)\](?::(\d+))?", addr)
+    if match:
+        return match.group(1), int(match.group(2) or default_port)
+    if addr.count(":") == 1:
+        host, port = addr.split(":")
+        return host, int(port)
+    return addr, default_port
+
+
+def join_addr(host, port):
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+
+def token_digest(token):
+    """The root CA digest a join token pins (base36 text), or None for a malformed token."""
+    match = re.fullmatch(r"SWMTKN-1-([0-9a-z]+)-([0-9a-z]+)", token or "")
+    return match.group(1) if match else None
+
+
+def ca_digest(trust_root_pem):
+    """The base36 digest a join token carries for this root CA (what swarmkit pins)."""
+    number = int(hashlib.sha256(trust_root_pem.encode()).hexdigest(), 16)
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while number:
+        number, rem = divmod(number, 36)
+        text = digits[rem] + text
+    return text.rjust(50, "0")
+
+
+def _get(spec, path):
+    for key in path:
+        spec = (spec or {}).get(key)
+    return spec
+
+
+def _set(spec, path, value):
+    for key in path[:-1]:
+        if spec.get(key) is None:
+            spec[key] = {}
+        spec = spec[key]
+    spec[path[-1]] = value
+
+
+class Actual:
+    """What the engine reports. ``tokens`` never goes into a result unless asked for."""
+
+    def __init__(self, info, swarm=None, node=None, nodes=None):
+        sw = info.get("Swarm") or {}
+        self.state = sw.get("LocalNodeState") or "inactive"
+        self.node_id = sw.get("NodeID") or None
+        self.node_addr = sw.get("NodeAddr") or None
+        self.is_manager = bool(sw.get("ControlAvailable"))
+        self.error = sw.get("Error") or ""
+        self.remote_managers = sorted(m.get("Addr") for m in sw.get("RemoteManagers") or [])
+        self.hostname = info.get("Name")
+        self.engine_version = info.get("ServerVersion")
+        swarm = dict(swarm or {})
+        self.tokens = swarm.pop("JoinTokens", None) or {}
+        self.swarm = swarm
+        self.node = node or {}
+        self.nodes = nodes or []
+
+    @property
+    def swarm_id(self):
+        return self.swarm.get("ID")
+
+    @property
+    def role(self):
+        if self.state != "active":
+            return None
+        return "manager" if self.is_manager else "worker"
+
+    @property
+    def manager_addrs(self):
+        if self.nodes:
+            return sorted(n["ManagerStatus"]["Addr"] for n in self.nodes if n.get("ManagerStatus"))
+        return list(self.remote_managers)
+
+
+# ---------------------------------------------------------------- read
+
+def read(client):
+    """Inspect the local node; on a manager also the swarm, this node and all nodes."""
+    info = client.info()
+    sw = info.get("Swarm") or {}
+    if sw.get("LocalNodeState") == "active" and sw.get("ControlAvailable"):
+        return Actual(info, client.inspect_swarm(), client.inspect_node(sw["NodeID"]), client.nodes())
+    return Actual(info)
+
+
+# ---------------------------------------------------------------- swarm_init: build + diff
+
+def build_init(params):
+    """Module params -> the desired settings (only what the user set: unset = don't care)."""
+    desired = {}
+    for name in SPEC_PATHS:
+        value = params.get(name)
+        if value is not None:
+            desired[name] = parse_duration(value, name) if name in DURATIONS else value
+    for name in INIT_ONLY:
+        if params.get(name) is not None:
+            desired[name] = params[name]
+    return desired
+
+
+def init_body(params, desired):
+    """The Engine API body of POST /swarm/init."""
+    spec = {}
+    for name, path in SPEC_PATHS.items():
+        if name in desired:
+            _set(spec, path, desired[name])
+    body = {
+        "ListenAddr": params.get("listen_addr") or "0.0.0.0:%d" % SWARM_PORT,
+        "AdvertiseAddr": params.get("advertise_addr") or "",
+        "DataPathAddr": params.get("data_path_addr") or "",
+        "ForceNewCluster": bool(params.get("force_new_cluster")),
+        "Spec": spec,
+    }
+    if desired.get("default_addr_pool"):
+        body["DefaultAddrPool"] = desired["default_addr_pool"]
+    if desired.get("subnet_size"):
+        body["SubnetSize"] = desired["subnet_size"]
+    if desired.get("data_path_port"):
+        body["DataPathPort"] = desired["data_path_port"]
+    return body
+
+
+def settings_view(actual):
+    """The swarm settings as the diff shows them (no secrets)."""
+    if actual.state != "active":
+        return {"local_node_state": actual.state}
+    view = {"local_node_state": actual.state, "role": actual.role}
+    if actual.is_manager:
+        spec = actual.swarm.get("Spec") or {}
+        for name, path in SPEC_PATHS.items():
+            value = _get(spec, path)
+            view[name] = format_duration(value) if name in DURATIONS else value
+        for name, key in INIT_ONLY.items():
+            view[name] = actual.swarm.get(key)
+    return view
+
+
+class Plan:
+    def __init__(self, actions=None, before=None, after=None, warnings=None):
+        self.actions = actions or []
+        self.before = before or {}
+        self.after = after or {}
+        self.warnings = warnings or []
+
+    def __bool__(self):
+        return bool(self.actions)
+
+    @property
+    def summary(self):
+        return [a["action"] for a in self.actions]
+
+    @property
+    def diff(self):
+        return {"before": self.before, "after": self.after}
+
+
+def _state_errors(actual, module_name):
+    if actual.state == "locked":
+        raise SwarmOpsError("The swarm on %s is locked (autolock): unlock it with the unlock key "
+                            "(docker swarm unlock) before running %s." % (actual.hostname, module_name))
+
+
+def diff_init(actual, desired, params):
+    """Current state + desired settings -> Plan (ordered actions, before/after, warnings)."""
+    before = settings_view(actual)
+    if params.get("state") == "absent":
+        if actual.state == "inactive":
+            return Plan(before=before, after=before)
+        return Plan([{"action": "leave", "force": True}], before, {"local_node_state": "inactive"})
+
+    _state_errors(actual, "swarm_init")
+    if actual.state in ("pending", "error"):
+        raise SwarmOpsError(
+            "%s is trying to join a swarm (state %s%s); leave it first (swarm_init state=absent) "
+            "or use swarm_join." % (actual.hostname, actual.state, ": " + actual.error if actual.error else ""))
+    if actual.state == "active" and not actual.is_manager:
+        raise SwarmOpsError(
+            "%s is a worker of a swarm (managers: %s); swarm_init must run on a manager. "
+            "Promote it from a manager, or leave that swarm first." % (
+                actual.hostname, ", ".join(actual.remote_managers) or "unknown"))
+
+    if actual.state == "inactive":
+        after = {"local_node_state": "active", "role": "manager"}
+        after.update((k, format_duration(v) if k in DURATIONS else v) for k, v in desired.items())
+        return Plan([{"action": "init", "body": init_body(params, desired)}], before, after)
+
+    actions, warnings = [], []
+    after = dict(before)
+    if params.get("force_new_cluster"):
+        recover = dict(params, advertise_addr=params.get("advertise_addr") or actual.node_addr)
+        actions.append({"action": "force_new_cluster", "body": init_body(recover, {})})
+    changes = {}
+    spec = actual.swarm.get("Spec") or {}
+    for name, path in SPEC_PATHS.items():
+        if name in desired and _get(spec, path) != desired[name]:
+            changes[name] = desired[name]
+            after[name] = format_duration(desired[name]) if name in DURATIONS else desired[name]
+    for name, key in INIT_ONLY.items():
+        current = actual.swarm.get(key)
+        if name in desired and current is not None and current != desired[name]:
+            warnings.append("%s is %s on this swarm and cannot change after the swarm is created "
+                            "(asked for %s); it was left as it is." % (name, current, desired[name]))
+    rotate = {k: True for k in ("rotate_worker_token", "rotate_manager_token", "rotate_unlock_key") if params.get(k)}
+    if changes or rotate:
+        actions.append({"action": "update", "changes": changes, "rotate": rotate})
+        for key in rotate:
+            after[key.replace("rotate_", "") + "_rotated"] = True
+    return Plan(actions, before, after, warnings)
+
+
+# ---------------------------------------------------------------- swarm_join: build + diff
+
+def resolve_addrs(remote_addrs):
+    """Manager addresses -> [(given, 'ip:port')], resolving names on the host the module runs on."""
+    resolved = []
+    for given in remote_addrs:
+        host, port = split_addr(given)
+        try:
+            ipaddress.ip_address(host)
+            ips = [host]
+        except ValueError:
+            try:
+                ips = sorted({ai[4][0] for ai in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)})
+            except socket.gaierror as exc:
+                raise SwarmOpsError("remote_addrs: cannot resolve %s: %s" % (given, exc))
+        resolved.extend((given, join_addr(ip, port)) for ip in ips)
+    return resolved
+
+
+def same_swarm(actual, token, resolved):
+    """Is the node already in the swarm that ``token``/``resolved`` managers belong to?"""
+    given = {addr for _, addr in resolved}
+    if given & (set(actual.manager_addrs) | set(actual.remote_managers)):
+        return True
+    trust_root = (actual.swarm.get("TLSInfo") or {}).get("TrustRoot")
+    if trust_root and token_digest(token):
+        return ca_digest(trust_root) == token_digest(token)
+    return False
+
+
+def join_body(params, resolved):
+    body = {
+        "ListenAddr": params.get("listen_addr") or "0.0.0.0:%d" % SWARM_PORT,
+        "AdvertiseAddr": params.get("advertise_addr") or "",
+        "DataPathAddr": params.get("data_path_addr") or "",
+        "RemoteAddrs": [addr for _, addr in resolved],
+        "JoinToken": params["join_token"],
+    }
+    if params.get("availability"):
+        body["Availability"] = params["availability"]
+    return body
+
+
+def membership_view(actual):
+    view = {"local_node_state": actual.state}
+    if actual.state == "active":
+        view.update(role=actual.role, managers=actual.manager_addrs)
+    return view
+
+
+def diff_join(actual, params, resolved):
+    before = membership_view(actual)
+    if params.get("state") == "absent":
+        if actual.state == "inactive":
+            return Plan(before=before, after=before)
+        force = bool(params.get("force")) or actual.state != "active"
+        if actual.is_manager and not force:
+            raise SwarmOpsError(
+                "%s is a manager: leaving can cost the swarm its quorum. Demote it first, or set "
+                "force=true." % actual.hostname)
+        return Plan([{"action": "leave", "force": force}], before, {"local_node_state": "inactive"})
+
+    if not token_digest(params.get("join_token")):
+        raise SwarmOpsError("join_token is not a swarm join token (expected SWMTKN-1-<digest>-<secret>).")
+    _state_errors(actual, "swarm_join")
+    after = {"local_node_state": "active", "role": params.get("role") or "(by token)",
+             "managers": sorted(addr for _, addr in resolved)}
+    warnings = []
+    if actual.state == "active" and same_swarm(actual, params["join_token"], resolved):
+        if params.get("role") and params["role"] != actual.role:
+            warnings.append(
+                "%s is a %s of this swarm, not a %s; change its role from a manager "
+                "(swarmops.core.swarm_node role=%s)." % (actual.hostname, actual.role, params["role"], params["role"]))
+        return Plan(before=before, after=before, warnings=warnings)
+
+    actions = []
+    if actual.state == "active" or actual.state == "error":
+        if not params.get("rejoin"):
+            raise SwarmOpsError(
+                "%s is already in a different swarm (%s, managers: %s), not the one at %s. "
+                "Set rejoin=true to leave it and join this one." % (
+                    actual.hostname, actual.role or actual.state,
+                    ", ".join(actual.manager_addrs) or "unknown",
+                    ", ".join(g for g, _ in resolved)))
+        actions.append({"action": "leave", "force": True})
+    elif actual.state == "pending":
+        # A join that timed out goes on in the background; cancel it and start afresh.
+        actions.append({"action": "leave", "force": True})
+    actions.append({"action": "join", "body": join_body(params, resolved)})
+    return Plan(actions, before, after, warnings)
+
+
+# ---------------------------------------------------------------- swarm_node: build + diff
+
+def find_node(nodes, name):
+    """A node by ID (or unique ID prefix) or hostname; a clear error otherwise."""
+    by_id = [n for n in nodes if n["ID"] == name]
+    if by_id:
+        return by_id[0]
+    matches = [n for n in nodes if n["Description"]["Hostname"] == name] or \
+              [n for n in nodes if n["ID"].startswith(name)]
+    if len(matches) > 1:
+        raise SwarmOpsError("node %r matches %d nodes (%s); use the node ID." % (
+            name, len(matches), ", ".join(n["ID"] for n in matches)))
+    return matches[0] if matches else None
+
+
+def node_summary(node):
+    """One row of `docker node ls`, plus a few facts the CLI table leaves out."""
+    status = node.get("Status") or {}
+    spec = node.get("Spec") or {}
+    manager = node.get("ManagerStatus") or {}
+    if manager.get("Leader"):
+        manager_status = "Leader"
+    else:
+        manager_status = {"reachable": "Reachable", "unreachable": "Unreachable"}.get(manager.get("Reachability"), "")
+    return {
+        "id": node["ID"],
+        "hostname": node["Description"]["Hostname"],
+        "status": (status.get("State") or "unknown").capitalize(),
+        "availability": (spec.get("Availability") or "").capitalize(),
+        "manager_status": manager_status,
+        "engine_version": ((node["Description"].get("Engine") or {}).get("EngineVersion") or ""),
+        "role": spec.get("Role"),
+        "addr": status.get("Addr"),
+        "labels": spec.get("Labels") or {},
+    }
+
+
+def node_view(node):
+    spec = node.get("Spec") or {}
+    return {"role": spec.get("Role"), "availability": spec.get("Availability"), "labels": spec.get("Labels") or {}}
+
+
+def diff_node(node, params):
+    """Node as inspected + module params -> Plan with at most one update (or remove)."""
+    name = params["node"]
+    if params.get("state") == "absent":
+        if node is None:
+            return Plan()
+        return Plan([{"action": "remove", "node_id": node["ID"], "force": bool(params.get("force"))}],
+                    node_view(node), {})
+    if node is None:
+        raise SwarmOpsError("node %r is not in this swarm (check the hostname or node ID)." % name)
+    before = node_view(node)
+    after = dict(before, labels=dict(before["labels"]))
+    if params.get("labels") is not None:
+        labels = {k: str(v) for k, v in params["labels"].items()}
+        if params.get("labels_state") == "replace":
+            after["labels"] = labels
+        else:
+            after["labels"].update(labels)
+    for key in ("role", "availability"):
+        if params.get(key):
+            after[key] = params[key]
+    if after == before:
+        return Plan(before=before, after=after)
+    return Plan([{"action": "update_node", "node_id": node["ID"], "spec": after}], before, after)
+
+
+# ---------------------------------------------------------------- apply (the only mutations)
+
+def _post(client, path, body):
+    client._raise_for_status(client._post_json(client._url(path), data=body))
+
+
+def probe_managers(resolved, timeout):
+    """TCP-connect to every manager address; the reachable ones, and why the others are not."""
+    ok, problems = [], []
+    for given, addr in resolved:
+        host, port = split_addr(addr)
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                ok.append(addr)
+        except socket.timeout:
+            problems.append("%s (%s): no answer within %ss - a firewall dropping port %d?" % (given, addr, timeout, port))
+        except ConnectionRefusedError:
+            problems.append("%s (%s): connection refused - no swarm manager listens on port %d there" % (given, addr, port))
+        except OSError as exc:
+            problems.append("%s (%s): %s - host down or no route to it" % (given, addr, exc.strerror or exc))
+    return ok, problems
+
+
+def explain_join_error(exc, addrs):
+    text = str(getattr(exc, "explanation", None) or exc)
+    low = text.lower()
+    where = ", ".join(addrs)
+    if "valid join token" in low or "invalid join token" in low:
+        return "The manager at %s refused the join token (wrong token, or one that was rotated): %s" % (where, text)
+    if "fingerprint" in low or "does not match" in low or "certificate" in low:
+        return "The join token belongs to a different swarm than the manager at %s: %s" % (where, text)
+    if "connection refused" in low:
+        return "No swarm manager listens at %s (connection refused): %s" % (where, text)
+    if "timeout" in low or "deadline" in low:
+        return ("No manager at %s answered in time: the host is down or a firewall drops port 2377 "
+                "(the join attempt was cancelled): %s" % (where, text))
+    return "Joining the swarm at %s failed: %s" % (where, text)
+
+
+def update_swarm(client, changes, rotate, retries=5):
+    """Apply spec changes/rotations on the latest version; retry on 'update out of sequence'."""
+    for attempt in range(retries):
+        current = client.inspect_swarm()
+        spec = current["Spec"]
+        for name, value in changes.items():
+            _set(spec, SPEC_PATHS[name], value)
+        try:
+            client.update_swarm(
+                version=current["Version"]["Index"], swarm_spec=spec,
+                rotate_worker_token=rotate.get("rotate_worker_token", False),
+                rotate_manager_token=rotate.get("rotate_manager_token", False),
+                rotate_manager_unlock_key=rotate.get("rotate_unlock_key", False))
+            return
+        except APIError as exc:
+            if "out of sequence" not in str(exc) or attempt == retries - 1:
+                raise
+
+
+def apply(client, plan, join_timeout=60, probe_timeout=0):
+    """Carry out the plan's actions in order. The only function here that changes anything."""
+    for action in plan.actions:
+        kind = action["action"]
+        if kind == "leave":
+            try:
+                client.leave_swarm(force=action["force"])
+            except APIError as exc:
+                raise SwarmOpsError("Leaving the swarm failed: %s" % (getattr(exc, "explanation", None) or exc))
+        elif kind in ("init", "force_new_cluster"):
+            try:
+                _post(client, "/swarm/init", action["body"])
+            except APIError as exc:
+                raise SwarmOpsError("swarm init failed: %s" % (getattr(exc, "explanation", None) or exc))
+        elif kind == "update":
+            update_swarm(client, action["changes"], action["rotate"])
+        elif kind == "join":
+            join(client, action["body"], join_timeout, probe_timeout)
+        elif kind == "update_node":
+            update_node(client, action["node_id"], action["spec"])
+        elif kind == "remove":
+            client.remove_node(action["node_id"], force=action["force"])
+
+
+def join(client, body, timeout, probe_timeout):
+    """Join; with probe_timeout, first check from this host that a manager answers on TCP."""
+    addrs = body["RemoteAddrs"]
+    problems = []
+    if probe_timeout:
+        reachable, problems = probe_managers([(a, a) for a in addrs], probe_timeout)
+        if not reachable:
+            raise SwarmOpsError("No swarm manager is reachable from this host: " + "; ".join(problems),
+                                unreachable=problems)
+        body = dict(body, RemoteAddrs=reachable + [a for a in addrs if a not in reachable])
+    try:
+        _post(client, "/swarm/join", body)
+    except APIError as exc:
+        msg = explain_join_error(exc, addrs)
+        # A timed-out join keeps retrying in the background: stop it, leave the node clean.
+        try:
+            client.leave_swarm(force=True)
+        except APIError:
+            pass
+        raise SwarmOpsError(msg, unreachable=problems)
+    wait_active(client, timeout)
+
+
+def wait_active(client, timeout):
+    deadline = time.monotonic() + timeout
+    while True:
+        sw = client.info().get("Swarm") or {}
+        if sw.get("LocalNodeState") == "active":
+            if not sw.get("ControlAvailable"):
+                return
+            node = client.inspect_node(sw["NodeID"])
+            if (node.get("Status") or {}).get("State") == "ready":
+                return
+        if time.monotonic() > deadline:
+            raise SwarmOpsError("The node joined but was not active and Ready within %ss (state %s%s)." % (
+                timeout, sw.get("LocalNodeState"), ": " + sw["Error"] if sw.get("Error") else ""))
+        time.sleep(0.5)
+
+
+def update_node(client, node_id, desired, retries=5):
+    for attempt in range(retries):
+        node = client.inspect_node(node_id)
+        spec = dict(node["Spec"], Role=desired["role"], Availability=desired["availability"],
+                    Labels=desired["labels"])
+        try:
+            client.update_node(node_id, node["Version"]["Index"], spec)
+            return
+        except APIError as exc:
+            if "out of sequence" not in str(exc) or attempt == retries - 1:
+                raise
+
+
+def wait_node_ready(client, node_id, timeout):
+    """Wait until the managers report the node Ready; a clear error naming it otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        node = client.inspect_node(node_id)
+        status = node.get("Status") or {}
+        if status.get("State") == "ready":
+            return node
+        if time.monotonic() > deadline:
+            raise SwarmOpsError("Node %s (%s) is not Ready after %ss: state %s%s." % (
+                node["Description"]["Hostname"], node_id, timeout, status.get("State"),
+                " - " + status["Message"] if status.get("Message") else ""))
+        time.sleep(0.5)

@@ -1,0 +1,146 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: swarmops.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: swarm_node
+short_description: Set a swarm node's labels, availability and role from a manager; wait until it is Ready
+version_added: 0.1.0
+description:
+  - Runs on (or with O(docker_host) points at) a swarm B(manager), because only managers can
+    change nodes (C(docker node update), C(docker node promote/demote), C(docker node rm)).
+  - Changes only what differs; node labels are merged into the current ones unless
+    O(labels_state=replace).
+  - With O(wait=true), waits until the managers report the node Ready and fails with the
+    node's state and message after O(wait_timeout) seconds.
+author: swarmops maintainers
+extends_documentation_fragment:
+  - swarmops.core.docker
+attributes:
+  check_mode:
+    support: full
+    details: Reports what would change and applies nothing; does not wait.
+  diff_mode:
+    support: full
+options:
+  node:
+    description: Hostname, node ID or unique ID prefix of the node.
+    type: str
+    required: true
+  state:
+    description: V(present) updates the node; V(absent) removes it from the swarm's node list (C(docker node rm)).
+    type: str
+    choices: [present, absent]
+    default: present
+  labels:
+    description: Node labels (values are strings).
+    type: dict
+  labels_state:
+    description: V(merge) adds and updates the given labels; V(replace) also removes the others.
+    type: str
+    choices: [merge, replace]
+    default: merge
+  availability:
+    description: Whether the scheduler may place tasks on the node.
+    type: str
+    choices: [active, pause, drain]
+  role:
+    description: V(manager) promotes, V(worker) demotes.
+    type: str
+    choices: [worker, manager]
+  force:
+    description: With O(state=absent), remove a node that is not Down (it is dropped from the swarm).
+    type: bool
+    default: false
+  wait:
+    description: Wait until the node is Ready (after any change).
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait for Ready.
+    type: int
+    default: 60
+seealso:
+  - module: swarmops.core.swarm_join
+  - module: swarmops.core.swarm_info
+"""
+
+EXAMPLES = r"""
+- name: Label a worker and wait until it is Ready, from the first manager
+  swarmops.core.swarm_node:
+    node: "{{ swarm_join_result.node_id }}"
+    labels: {zone: a}
+    availability: active
+  delegate_to: "{{ groups.swarm_managers[0] }}"
+"""
+
+RETURN = r"""
+node:
+  description: The node as C(docker node ls) shows it (see M(swarmops.core.swarm_info) RV(swarmops.core.swarm_info#module:nodes)).
+  returned: when the node exists
+  type: dict
+actions:
+  description: V(update_node), V(remove), or nothing.
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.swarmops.core.plugins.module_utils import swarm
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
+    DOCKER_COMMON_ARGS,
+    SwarmOpsError,
+    connect,
+    run_module,
+)
+
+
+def run(module):
+    params = module.params
+    client = connect(params)
+    actual = swarm.read(client)
+    if not actual.is_manager:
+        raise SwarmOpsError("swarm_node must run on a swarm manager; %s is %s." % (
+            actual.hostname, "a worker" if actual.state == "active" else "in no swarm (%s)" % actual.state))
+    node = swarm.find_node(actual.nodes, params["node"])
+    plan = swarm.diff_node(node, params)
+    if plan and not module.check_mode:
+        swarm.apply(client, plan)
+    result = dict(changed=bool(plan), actions=plan.summary)
+    if node and params["state"] == "present":
+        if params["wait"] and not module.check_mode:
+            node = swarm.wait_node_ready(client, node["ID"], params["wait_timeout"])
+        elif plan and not module.check_mode:
+            node = client.inspect_node(node["ID"])
+        result["node"] = swarm.node_summary(node)
+    if module._diff:
+        result["diff"] = plan.diff
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            DOCKER_COMMON_ARGS,
+            node=dict(type="str", required=True),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            labels=dict(type="dict"),
+            labels_state=dict(type="str", default="merge", choices=["merge", "replace"]),
+            availability=dict(type="str", choices=["active", "pause", "drain"]),
+            role=dict(type="str", choices=["worker", "manager"]),
+            force=dict(type="bool", default=False),
+            wait=dict(type="bool", default=True),
+            wait_timeout=dict(type="int", default=60),
+        ),
+        supports_check_mode=True,
+    )
+    run_module(module, run)
+
+
+if __name__ == "__main__":
+    main()
