@@ -1,0 +1,231 @@
+"""Pure logic of module_utils/swarm.py: build and diff, without Docker."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.swarmops.core.plugins.module_utils import swarm
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+
+WORKER_TOKEN = "SWMTKN-1-" + "3" * 50 + "-" + "a" * 25
+
+
+def info(state="inactive", manager=False, node_id="n1", remote=(), name="node1", addr="10.0.0.5"):
+    return {"Name": name, "ServerVersion": "20.10.24", "Swarm": {
+        "LocalNodeState": state, "NodeID": node_id if state != "inactive" else "", "NodeAddr": addr,
+        "ControlAvailable": manager, "Error": "",
+        "RemoteManagers": [{"NodeID": "m", "Addr": a} for a in remote]}}
+
+
+SPEC = {"Orchestration": {"TaskHistoryRetentionLimit": 5},
+        "CAConfig": {"NodeCertExpiry": 7776000000000000},
+        "EncryptionConfig": {"AutoLockManagers": False},
+        "Raft": {"SnapshotInterval": 10000}, "Dispatcher": {"HeartbeatPeriod": 5000000000}}
+
+
+def manager_actual(addr="10.0.0.5:2377", trust_root="CA PEM"):
+    swarm_obj = {"ID": "swarm1", "Spec": SPEC, "Version": {"Index": 10}, "DefaultAddrPool": ["10.0.0.0/8"],
+                 "SubnetSize": 24, "DataPathPort": 4789, "TLSInfo": {"TrustRoot": trust_root},
+                 "JoinTokens": {"Worker": WORKER_TOKEN, "Manager": "SWMTKN-1-x-y"}}
+    nodes = [{"ID": "n1", "ManagerStatus": {"Addr": addr, "Leader": True}}]
+    return swarm.Actual(info("active", True), swarm_obj, nodes[0], nodes)
+
+
+def params(**kw):
+    base = dict(state="present", advertise_addr=None, listen_addr=None, data_path_addr=None,
+                force_new_cluster=False, join_token=WORKER_TOKEN, role=None, rejoin=False, force=False)
+    base.update(kw)
+    return base
+
+
+@pytest.mark.parametrize("text,ns", [
+    ("2160h", 2160 * 3600 * 10**9), ("90d", 90 * 86400 * 10**9), ("1h30m", 5400 * 10**9),
+    ("45s", 45 * 10**9), ("500ms", 5 * 10**8), ("60", 60 * 10**9), (30, 30 * 10**9)])
+def test_parse_duration(text, ns):
+    assert swarm.parse_duration(text) == ns
+
+
+@pytest.mark.parametrize("bad", ["", "soon", "10x", "1h banana"])
+def test_parse_duration_rejects_garbage_naming_the_option(bad):
+    with pytest.raises(SwarmOpsError, match="node_cert_expiry"):
+        swarm.parse_duration(bad, "node_cert_expiry")
+
+
+def test_format_duration_like_the_cli():
+    assert swarm.format_duration(7776000000000000) == "2160h0m0s"
+    assert swarm.format_duration(5 * 10**9) == "0h0m5s"
+    assert swarm.format_duration(1500 * 10**6) == "0h0m1.5s"
+
+
+@pytest.mark.parametrize("addr,expected", [
+    ("10.0.0.1", ("10.0.0.1", 2377)), ("10.0.0.1:4000", ("10.0.0.1", 4000)),
+    ("mgr", ("mgr", 2377)), ("[fd00::1]:2377", ("fd00::1", 2377)), ("[fd00::1]", ("fd00::1", 2377))])
+def test_split_addr(addr, expected):
+    assert swarm.split_addr(addr) == expected
+
+
+def test_token_digest_and_ca_digest_are_base36_of_the_same_length():
+    assert swarm.token_digest(WORKER_TOKEN) == "3" * 50
+    assert swarm.token_digest("SWMTKN-2-abc") is None and swarm.token_digest(None) is None
+    assert len(swarm.ca_digest("any pem")) == 50
+    assert swarm.ca_digest("a") != swarm.ca_digest("b")
+
+
+def test_tokens_never_reach_views_or_plans():
+    actual = manager_actual()
+    assert "JoinTokens" not in actual.swarm
+    plan = swarm.diff_init(actual, swarm.build_init({"task_history_limit": 9}), params())
+    assert WORKER_TOKEN not in repr(plan.diff) + repr(plan.actions) + repr(swarm.settings_view(actual))
+
+
+def test_init_on_inactive_node_builds_the_engine_body():
+    desired = swarm.build_init({"task_history_limit": 3, "node_cert_expiry": "90d", "autolock": True,
+                                "default_addr_pool": ["10.40.0.0/16"], "subnet_size": 26, "data_path_port": 4790})
+    plan = swarm.diff_init(swarm.Actual(info()), desired, params(advertise_addr="10.0.0.5"))
+    assert plan.summary == ["init"]
+    body = plan.actions[0]["body"]
+    assert body["AdvertiseAddr"] == "10.0.0.5" and body["ListenAddr"] == "0.0.0.0:2377"
+    assert body["Spec"] == {"Orchestration": {"TaskHistoryRetentionLimit": 3},
+                            "CAConfig": {"NodeCertExpiry": 90 * 86400 * 10**9},
+                            "EncryptionConfig": {"AutoLockManagers": True}}
+    assert body["DefaultAddrPool"] == ["10.40.0.0/16"] and body["SubnetSize"] == 26 and body["DataPathPort"] == 4790
+    assert plan.after["role"] == "manager" and plan.before == {"local_node_state": "inactive"}
+
+
+def test_manager_with_same_settings_is_unchanged_and_unset_means_dont_care():
+    plan = swarm.diff_init(manager_actual(), swarm.build_init({"task_history_limit": 5}), params())
+    assert not plan and plan.before == plan.after
+    assert not swarm.diff_init(manager_actual(), {}, params())
+
+
+def test_spec_difference_is_an_update_in_place_with_before_after():
+    plan = swarm.diff_init(manager_actual(), swarm.build_init({"task_history_limit": 2, "autolock": True}), params())
+    assert plan.summary == ["update"]
+    assert plan.actions[0]["changes"] == {"task_history_limit": 2, "autolock": True}
+    assert plan.before["task_history_limit"] == 5 and plan.after["task_history_limit"] == 2
+    assert plan.after["autolock"] is True
+
+
+def test_creation_only_settings_warn_instead_of_changing():
+    plan = swarm.diff_init(manager_actual(), swarm.build_init({"subnet_size": 26, "data_path_port": 4789}), params())
+    assert not plan
+    assert len(plan.warnings) == 1 and "subnet_size is 24" in plan.warnings[0]
+
+
+def test_token_rotation_and_force_new_cluster_always_act():
+    plan = swarm.diff_init(manager_actual(), {}, params(rotate_worker_token=True))
+    assert plan.summary == ["update"] and plan.actions[0]["rotate"] == {"rotate_worker_token": True}
+    plan = swarm.diff_init(manager_actual(), {}, params(force_new_cluster=True))
+    assert plan.summary == ["force_new_cluster"]
+    assert plan.actions[0]["body"]["ForceNewCluster"] is True
+    assert plan.actions[0]["body"]["AdvertiseAddr"] == "10.0.0.5"
+
+
+@pytest.mark.parametrize("state,manager,match", [
+    ("active", False, "is a worker"), ("pending", False, "trying to join"), ("locked", False, "locked")])
+def test_init_refuses_workers_pending_and_locked_nodes(state, manager, match):
+    with pytest.raises(SwarmOpsError, match=match):
+        swarm.diff_init(swarm.Actual(info(state, manager, remote=["10.0.0.9:2377"])), {}, params())
+
+
+def test_init_absent_leaves_with_force_once():
+    assert swarm.diff_init(manager_actual(), {}, params(state="absent")).actions == [{"action": "leave", "force": True}]
+    assert not swarm.diff_init(swarm.Actual(info()), {}, params(state="absent"))
+
+
+def resolved(*addrs):
+    return [(a, a if ":" in a else a + ":2377") for a in addrs]
+
+
+def test_join_from_inactive_posts_the_engine_body():
+    plan = swarm.diff_join(swarm.Actual(info()), params(advertise_addr="10.0.0.6", availability="drain"),
+                           resolved("10.0.0.5"))
+    assert plan.summary == ["join"]
+    body = plan.actions[0]["body"]
+    assert body["RemoteAddrs"] == ["10.0.0.5:2377"] and body["JoinToken"] == WORKER_TOKEN
+    assert body["Availability"] == "drain" and body["AdvertiseAddr"] == "10.0.0.6"
+    assert WORKER_TOKEN not in repr(plan.diff)
+
+
+def test_worker_of_the_same_swarm_is_recognised_by_its_managers():
+    actual = swarm.Actual(info("active", remote=["10.0.0.5:2377", "10.0.0.7:2377"]))
+    assert not swarm.diff_join(actual, params(), resolved("10.0.0.7"))
+
+
+def test_worker_of_another_swarm_is_an_error_unless_rejoin():
+    actual = swarm.Actual(info("active", remote=["10.9.9.9:2377"]))
+    with pytest.raises(SwarmOpsError, match=r"different swarm.*10\.9\.9\.9:2377.*rejoin=true"):
+        swarm.diff_join(actual, params(), resolved("10.0.0.5"))
+    assert swarm.diff_join(actual, params(rejoin=True), resolved("10.0.0.5")).summary == ["leave", "join"]
+
+
+def test_manager_identifies_its_swarm_by_the_token_ca_digest():
+    actual = manager_actual(addr="10.0.0.8:2377", trust_root="PEM-A")
+    token = "SWMTKN-1-%s-%s" % (swarm.ca_digest("PEM-A"), "s" * 25)
+    assert not swarm.diff_join(actual, params(join_token=token), resolved("10.0.0.99"))
+    other = "SWMTKN-1-%s-%s" % (swarm.ca_digest("PEM-B"), "s" * 25)
+    with pytest.raises(SwarmOpsError, match="different swarm"):
+        swarm.diff_join(actual, params(join_token=other), resolved("10.0.0.99"))
+
+
+def test_role_mismatch_is_a_warning_not_a_change():
+    actual = swarm.Actual(info("active", remote=["10.0.0.5:2377"]))
+    plan = swarm.diff_join(actual, params(role="manager"), resolved("10.0.0.5"))
+    assert not plan and "swarm_node role=manager" in plan.warnings[0]
+
+
+def test_pending_join_is_cancelled_and_retried():
+    actual = swarm.Actual(info("pending", remote=["10.0.0.5:2377"]))
+    assert swarm.diff_join(actual, params(), resolved("10.0.0.5")).summary == ["leave", "join"]
+
+
+def test_join_validates_the_token_shape_and_refuses_locked():
+    with pytest.raises(SwarmOpsError, match="not a swarm join token"):
+        swarm.diff_join(swarm.Actual(info()), params(join_token="hunter2"), resolved("10.0.0.5"))
+    with pytest.raises(SwarmOpsError, match="locked"):
+        swarm.diff_join(swarm.Actual(info("locked")), params(), resolved("10.0.0.5"))
+
+
+def test_join_absent_needs_force_for_a_manager():
+    with pytest.raises(SwarmOpsError, match="is a manager"):
+        swarm.diff_join(manager_actual(), params(state="absent"), [])
+    assert swarm.diff_join(manager_actual(), params(state="absent", force=True), []).summary == ["leave"]
+    assert swarm.diff_join(swarm.Actual(info("active")), params(state="absent"), []).summary == ["leave"]
+    assert not swarm.diff_join(swarm.Actual(info()), params(state="absent"), [])
+
+
+def node(labels=None, availability="active", role="worker", hostname="w1", node_id="abc123"):
+    return {"ID": node_id, "Version": {"Index": 3}, "Description": {"Hostname": hostname, "Engine": {"EngineVersion": "20.10"}},
+            "Spec": {"Role": role, "Availability": availability, "Labels": labels or {}},
+            "Status": {"State": "ready", "Addr": "10.0.0.6"}}
+
+
+def test_node_labels_merge_or_replace():
+    n = node({"zone": "a", "keep": "1"})
+    assert not swarm.diff_node(n, {"node": "w1", "labels": {"zone": "a"}, "labels_state": "merge"})
+    plan = swarm.diff_node(n, {"node": "w1", "labels": {"zone": "b"}, "labels_state": "merge"})
+    assert plan.actions[0]["spec"]["labels"] == {"zone": "b", "keep": "1"}
+    plan = swarm.diff_node(n, {"node": "w1", "labels": {"zone": "a"}, "labels_state": "replace"})
+    assert plan.actions[0]["spec"]["labels"] == {"zone": "a"}
+
+
+def test_node_availability_role_and_lookup():
+    plan = swarm.diff_node(node(), {"node": "w1", "availability": "drain", "role": "manager"})
+    assert plan.after == {"role": "manager", "availability": "drain", "labels": {}}
+    nodes = [node(), node(hostname="w2", node_id="abd999")]
+    assert swarm.find_node(nodes, "w2")["ID"] == "abd999"
+    assert swarm.find_node(nodes, "abc")["ID"] == "abc123"
+    assert swarm.find_node(nodes, "zzz") is None
+    with pytest.raises(SwarmOpsError, match="matches 2 nodes"):
+        swarm.find_node(nodes, "ab")
+    with pytest.raises(SwarmOpsError, match="not in this swarm"):
+        swarm.diff_node(None, {"node": "zzz"})
+
+
+def test_node_summary_is_a_docker_node_ls_row():
+    leader = node(role="manager")
+    leader["ManagerStatus"] = {"Leader": True, "Reachability": "reachable"}
+    row = swarm.node_summary(leader)
+    assert (row["hostname"], row["status"], row["availability"], row["manager_status"], row["engine_version"]) == \
+        ("w1", "Ready", "Active", "Leader", "20.10")
+    assert swarm.node_summary(node())["manager_status"] == ""
