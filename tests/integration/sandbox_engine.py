@@ -24,6 +24,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,10 @@ class Engine:
     @property
     def hostname(self):
         return "sosw-e%d" % self.index
+
+    @property
+    def python(self):
+        return self.dir / "python"
 
     @property
     def docker_host(self):
@@ -172,6 +177,10 @@ class SandboxNet:
         ns_exec(ns, "ip", "link", "set", "eth0", "up")
         for sub in ("data", "exec"):
             (engine.dir / sub).mkdir(parents=True)
+        # An interpreter for Ansible hosts that stand for this engine: modules then run in
+        # its network namespace, as on a real node.
+        engine.python.write_text('#!/bin/sh\nexec nsenter --net=/run/netns/%s %s "$@"\n' % (ns, sys.executable))
+        engine.python.chmod(0o755)
         log = open(engine.dir / "dockerd.log", "w")
         # nsenter, not `ip netns exec`: the latter remounts /sys and hides the cgroups.
         # Its own UTS namespace too, so every engine has its own node hostname.
