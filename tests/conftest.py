@@ -41,10 +41,10 @@ def run_module(module, args, check=False, diff=False, verbosity=0, env=None, hos
     The result is the module's result dict as Ansible reports it (changed, diff,
     failed, msg, ...). stdout is the whole raw output, to assert secrets never appear.
     """
-    cmd = list(prefix or []) + [str(BIN / "ansible"), host, "-i", "localhost,", "-c", "local",
-           "-e", "ansible_python_interpreter=" + sys.executable,
-           "-m", module if "." in module else "swarmops.core." + module,
-           "-a", json.dumps(args)]
+    fqcn = module if "." in module else "swarmops.core." + module
+    cmd = list(prefix or []) + [
+        str(BIN / "ansible"), host, "-i", "localhost,", "-c", "local",
+        "-e", "ansible_python_interpreter=" + sys.executable, "-m", fqcn, "-a", json.dumps(args)]
     if check:
         cmd.append("--check")
     if diff:

@@ -10,22 +10,25 @@ module: docker_lab
 short_description: Containers on the local Docker Engine that behave like fresh hosts
 version_added: 0.1.0
 description:
-  - Ensures a lab of "containers as hosts" (what kind is to Kubernetes) on a Docker Engine:
-    one bridge network with fixed addresses, and per host a container running systemd as PID 1
+  - Ensures a lab of containers that act as hosts (what kind is to Kubernetes) on a Docker Engine,
+    with one bridge network with fixed addresses, and per host a container running systemd as PID 1
     with sshd and python3, C(/var/lib/docker) on a volume, sshd published on 127.0.0.1.
   - Uses the flag set that runs systemd and a nested Docker Engine without C(--privileged)
     (all capabilities but SYS_RESOURCE, seccomp and AppArmor unconfined, all devices, host cgroup namespace).
   - The SSH public key is written to C(/root/.ssh/authorized_keys) before the container starts.
   - A host whose definition changed is recreated (its C(/var/lib/docker) volume is kept); a stopped host is started.
   - Before creating anything, checks that every published port is free on the host and fails naming it.
-author: swarmops maintainers
+author:
+  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
 attributes:
   check_mode:
     support: full
+    description: Reports what would change and changes nothing.
   diff_mode:
     support: full
+    description: Shows the lab before and after.
 options:
   name:
     description: Lab name; prefixes the network C(<name>-net), containers C(<name>-<host>) and volumes.

@@ -14,14 +14,17 @@ description:
   - If the image is absent, pulls O(upstream) (V(debian:bookworm-slim)) when a registry answers,
     otherwise builds the root file system with C(debootstrap) and imports it; O(source) forces either way.
   - Reuses the image when present, so a second run changes nothing.
-author: swarmops maintainers
+author:
+  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
 attributes:
   check_mode:
     support: full
+    description: Reports what would change and changes nothing.
   diff_mode:
     support: none
+    description: No diff is returned.
 options:
   name:
     description: Image reference to ensure (repository:tag).

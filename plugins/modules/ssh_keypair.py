@@ -13,12 +13,15 @@ description:
   - Creates an OpenSSH Ed25519 private key (mode 0600) and its C(.pub) file when absent; an
     existing key is kept, and a missing C(.pub) is derived from it.
   - Uses the Python C(cryptography) library, no C(ssh-keygen) needed.
-author: swarmops maintainers
+author:
+  - swarmops maintainers (@swarmops)
 attributes:
   check_mode:
     support: full
+    description: Reports what would change and changes nothing.
   diff_mode:
     support: none
+    description: No diff is returned.
 options:
   path:
     description: Path of the private key; the public key is written to C(<path>.pub).
