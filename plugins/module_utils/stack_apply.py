@@ -124,6 +124,8 @@ def _remove(client, action, timeout):
     while True:
         try:
             remover(ident)
+            if kind == "network":
+                _wait_gone(client, ident, deadline)
             return True
         except NotFound:
             return True
@@ -147,6 +149,16 @@ def _fill_ids(spec, ids):
             if name not in ids[kind]:
                 raise SwarmOpsError("%s %s not found" % (kind, name))
             ref[kind.capitalize() + "ID"] = ids[kind][name]
+
+
+def _wait_gone(client, network_id, deadline):
+    """Swarm networks linger until their last task has let go; wait so a redeploy can reuse the name."""
+    while time.monotonic() < deadline:
+        try:
+            client.inspect_network(network_id)
+        except NotFound:
+            return
+        time.sleep(0.5)
 
 
 def apply_plan(client, plan, with_registry_auth=False, timeout=120):

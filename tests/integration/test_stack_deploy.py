@@ -1,0 +1,376 @@
+"""stack_deploy against the local engine as a single-node swarm (and docker stack deploy side by side).
+
+Every stack here is named sotest-stack-*; each test removes what it deployed.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+docker = pytest.importorskip("docker")
+
+from ansible_collections.swarmops.core.plugins.module_utils import stack_apply, stack_plan  # noqa: E402
+
+STACKS = Path(__file__).resolve().parent.parent / "stacks"
+APP = "sotest-stack/app:1"
+APP2 = "sotest-stack/app:2"
+MISSING = "sotest-stack/does-not-exist:1"
+NS = "com.docker.stack.namespace"
+CORPUS = sorted(p.name for p in STACKS.glob("*.yml"))
+SECRET_TEXT = "hunter2-sotest-secret"  # the content of tests/stacks/files/db_password.txt
+
+
+@pytest.fixture(scope="session")
+def client():
+    return docker.APIClient(version="auto")
+
+
+@pytest.fixture(scope="session")
+def swarm(client):
+    """The host engine as a swarm manager: init it if inactive, never leave it."""
+    state = client.info()["Swarm"]["LocalNodeState"]
+    if state == "inactive":
+        subprocess.run(["docker", "swarm", "init", "--advertise-addr", "127.0.0.1"], check=True,
+                       capture_output=True)
+    assert client.info()["Swarm"]["ControlAvailable"], "the host engine must be a swarm manager"
+    return client
+
+
+@pytest.fixture(scope="session")
+def images(client, debian_base_image):
+    """Two tags of a tiny image that just sleeps (also as `redis-server`); nothing can be pulled."""
+    dockerfile = (
+        "FROM %s\n"
+        "RUN printf '#!/bin/sh\\nexec sleep infinity\\n' > /usr/local/bin/redis-server"
+        " && chmod +x /usr/local/bin/redis-server\n"
+        # sleep as PID 1 ignores SIGTERM: stop with SIGKILL so tasks go away at once
+        "STOPSIGNAL SIGKILL\n"
+        "CMD [\"sleep\", \"infinity\"]\n" % debian_base_image)
+    for line in client.build(fileobj=io.BytesIO(dockerfile.encode()), tag=APP, rm=True, decode=True):
+        assert "error" not in line, line
+    client.tag(APP, "sotest-stack/app", "2")
+    return {"WEB_IMAGE": APP, "VISUALIZER_IMAGE": APP, "REDIS_IMAGE": APP, "APP_IMAGE": APP}
+
+
+def _stack_objects(client, stack):
+    label = {"label": "%s=%s" % (NS, stack)}
+    return {
+        "services": sorted(s["Spec"]["Name"] for s in client.services(filters=label)),
+        "networks": sorted(n["Name"] for n in client.networks(filters=label)),
+        "configs": sorted(c["Spec"]["Name"] for c in client.configs(filters=label)),
+        "secrets": sorted(s["Spec"]["Name"] for s in client.secrets(filters=label)),
+    }
+
+
+def remove_stack(client, stack):
+    """docker stack rm, then wait until the networks are really gone (they linger briefly)."""
+    subprocess.run(["docker", "stack", "rm", stack], capture_output=True)
+    for _ in range(120):
+        if not any(_stack_objects(client, stack).values()):
+            return
+        time.sleep(0.5)
+    raise AssertionError("stack %s not removed: %s" % (stack, _stack_objects(client, stack)))
+
+
+@pytest.fixture
+def stacks(swarm):
+    """Hands out stack names and removes those stacks afterwards."""
+    names = []
+
+    def make(suffix):
+        name = "sotest-stack-" + suffix
+        names.append(name)
+        remove_stack(swarm, name)
+        return name
+
+    yield make
+    for name in names:
+        remove_stack(swarm, name)
+
+
+@pytest.fixture
+def deploy(ansible_module, images, tmp_path):
+    data_dir = tmp_path / "redis-data"
+    data_dir.mkdir()
+
+    def run(name, compose, check=False, diff=True, verbosity=0, **params):
+        env = dict(images, REDIS_DATA=str(data_dir))
+        env.update(params.pop("env", {}))
+        args = dict(name=name, compose=compose, env=env, wait_timeout=params.pop("wait_timeout", 120), **params)
+        return ansible_module("stack_deploy", args, check=check, diff=diff, verbosity=verbosity)
+
+    run.env = lambda: dict(images, REDIS_DATA=str(data_dir))
+    return run
+
+
+def changes(result):
+    return [a for a in result["actions"] if a["action"] != "unchanged"]
+
+
+def service_spec(client, name):
+    return client.inspect_service(name)["Spec"]
+
+
+def cli(*args, env=None):
+    proc = subprocess.run(["docker"] + list(args), capture_output=True, text=True,
+                          env=dict(os.environ, **(env or {})))
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+# ---------------------------------------------------------------- the seed files
+
+def test_part3_check_apply_idempotent_with_diff(deploy, stacks, swarm):
+    stack = stacks("p3")
+    compose = [str(STACKS / "part3.yml")]
+
+    result, out = deploy(stack, compose, check=True)
+    assert result["changed"] and not result.get("failed"), out
+    assert changes(result) == [
+        {"kind": "network", "name": stack + "_webnet", "action": "create"},
+        {"kind": "service", "name": stack + "_web", "action": "create"}]
+    assert not any(_stack_objects(swarm, stack).values()), "check mode applied something"
+
+    result, out = deploy(stack, compose, verbosity=3)  # -vvv keeps the diff in the printed result
+    assert result["changed"] and not result.get("failed"), out
+    assert result["diff"]["after"]["service/%s_web" % stack]["Mode"] == {"Replicated": {"Replicas": 5}}
+    assert result["diff"]["before"] == {}
+    spec = service_spec(swarm, stack + "_web")
+    assert spec["Labels"] == {NS: stack, "com.docker.stack.image": APP}
+    assert spec["TaskTemplate"]["Resources"]["Limits"] == {"NanoCPUs": 10 ** 8, "MemoryBytes": 50 * 1024 ** 2}
+    assert spec["EndpointSpec"]["Ports"][0]["PublishedPort"] == 4000
+
+    result, out = deploy(stack, compose)
+    assert result["changed"] is False, out
+    result, out = deploy(stack, compose, check=True)
+    assert result["changed"] is False, out
+
+    # The CLI sees it as a stack of its own.
+    assert stack in cli("stack", "ls", "--format", "{{.Name}}").split()
+    assert cli("stack", "services", stack, "--format", "{{.Name}} {{.Replicas}}").split()[:2] == [stack + "_web", "5/5"]
+
+
+def test_part5_deploys_and_check_mode_reports_only_the_replicas_change(deploy, stacks, swarm):
+    stack = stacks("p5")
+    compose = [str(STACKS / "part5.yml")]
+    result, out = deploy(stack, compose)
+    assert result["changed"] and not result.get("failed"), out
+    assert sorted(a["name"] for a in changes(result)) == sorted(
+        [stack + "_webnet", stack + "_web", stack + "_visualizer", stack + "_redis"])
+    redis = service_spec(swarm, stack + "_redis")["TaskTemplate"]
+    assert redis["ContainerSpec"]["Args"] == ["redis-server", "--appendonly", "yes"]
+    assert redis["Placement"]["Constraints"] == ["node.role == manager"]
+
+    scaled = compose + [{"services": {"web": {"deploy": {"replicas": 2}}}}]
+    result, out = deploy(stack, scaled, check=True, verbosity=3)
+    assert not result.get("failed"), out
+    assert changes(result) == [{"kind": "service", "name": stack + "_web", "action": "update"}]
+    assert result["diff"]["before"]["service/%s_web" % stack]["Mode"]["Replicated"]["Replicas"] == 5
+    assert result["diff"]["after"]["service/%s_web" % stack]["Mode"]["Replicated"]["Replicas"] == 2
+    assert service_spec(swarm, stack + "_web")["Mode"]["Replicated"]["Replicas"] == 5
+
+    result, out = deploy(stack, scaled)
+    assert changes(result) == [{"kind": "service", "name": stack + "_web", "action": "update"}], out
+    assert service_spec(swarm, stack + "_web")["Mode"]["Replicated"]["Replicas"] == 2
+    result, out = deploy(stack, scaled)
+    assert result["changed"] is False, out
+
+
+def test_stack_first_deployed_by_the_cli_is_unchanged(deploy, stacks, swarm):
+    stack = stacks("cli5")
+    cli("stack", "deploy", "--detach=true", "-c", str(STACKS / "part5.yml"), stack, env=deploy.env())
+    result, out = deploy(stack, [str(STACKS / "part5.yml")])
+    assert result["changed"] is False and not result.get("failed"), out
+    assert len(result["actions"]) == 4
+
+
+# ---------------------------------------------------------------- CLI equivalence over the corpus
+
+def _normalized_specs(client, stack):
+    current = stack_apply.read_current(client, stack)
+    out = {}
+    for name, svc in current["services"].items():
+        text = json.dumps(stack_plan.normalize(svc["Spec"], current["network_names"]), sort_keys=True)
+        text = text.replace(stack, "STACK")
+        # our content-addressed config/secret names carry a hash suffix the CLI's lack
+        text = re.sub(r'"(STACK_[A-Za-z0-9_-]+?)_[0-9a-f]{12}"', r'"\1"', text)
+        out[name.replace(stack, "STACK")] = json.loads(text)
+    return out
+
+
+@pytest.mark.parametrize("compose_file", CORPUS)
+def test_cli_and_module_produce_equal_service_specs(compose_file, deploy, stacks, swarm):
+    path = str(STACKS / compose_file)
+    cli_stack, mod_stack = stacks("eq-cli"), stacks("eq-mod")
+    cli("stack", "deploy", "--detach=true", "-c", path, cli_stack, env=deploy.env())
+    by_cli = _normalized_specs(swarm, cli_stack)
+    remove_stack(swarm, cli_stack)  # published ports and subnets must be free again
+
+    result, out = deploy(mod_stack, [path], wait=False)
+    assert result["changed"] and not result.get("failed"), out
+    by_module = _normalized_specs(swarm, mod_stack)
+    assert by_cli and by_module == by_cli
+
+
+# ---------------------------------------------------------------- configs, prune, wait, rollback, absent
+
+def _write(path, data):
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def test_changed_config_rolls_out_under_a_new_name(deploy, stacks, swarm, tmp_path):
+    stack = stacks("cfg")
+    conf = tmp_path / "app.conf"
+    conf.write_text("version one\n")
+    compose = [_write(tmp_path / "stack.yml", {
+        "services": {"app": {"image": "${APP_IMAGE}", "configs": [{"source": "app_conf", "target": "/app.conf"}]}},
+        "configs": {"app_conf": {"file": "./app.conf"}}})]
+    result, out = deploy(stack, compose)
+    assert not result.get("failed"), out
+    first = _stack_objects(swarm, stack)["configs"]
+    assert len(first) == 1 and first[0].startswith(stack + "_app_conf_")
+
+    conf.write_text("version two\n")
+    result, out = deploy(stack, compose, check=True)
+    assert [(a["kind"], a["action"]) for a in changes(result)] == [
+        ("config", "create"), ("service", "update"), ("config", "remove")], out
+    assert _stack_objects(swarm, stack)["configs"] == first
+
+    result, out = deploy(stack, compose)
+    assert not result.get("failed"), out
+    second = _stack_objects(swarm, stack)["configs"]
+    assert len(second) == 1 and second != first
+    ref = service_spec(swarm, stack + "_app")["TaskTemplate"]["ContainerSpec"]["Configs"][0]
+    assert ref["ConfigName"] == second[0] and ref["File"]["Name"] == "/app.conf"
+    assert deploy(stack, compose)[0]["changed"] is False
+
+
+def test_prune_removes_a_dropped_service(deploy, stacks, swarm):
+    stack = stacks("prune")
+    both = {"services": {"keep": {"image": "${APP_IMAGE}"}, "drop": {"image": "${APP_IMAGE}"}}}
+    one = {"services": {"keep": {"image": "${APP_IMAGE}"}}}
+    assert deploy(stack, [both])[0]["changed"]
+    result, out = deploy(stack, [one])
+    assert result["changed"] is False, out  # without prune, the extra service stays
+    assert _stack_objects(swarm, stack)["services"] == [stack + "_drop", stack + "_keep"]
+    result, out = deploy(stack, [one], prune=True)
+    assert changes(result) == [{"kind": "service", "name": stack + "_drop", "action": "remove"}], out
+    assert _stack_objects(swarm, stack)["services"] == [stack + "_keep"]
+
+
+def test_wait_fails_clearly_on_a_missing_image_and_rolls_back(deploy, stacks, swarm):
+    stack = stacks("wait")
+    node = swarm.info()["Name"]
+    good = {"services": {"app": {"image": "${APP_IMAGE}", "deploy": {"replicas": 1}}}}
+    assert not deploy(stack, [good])[0].get("failed")
+
+    bad = {"services": {"app": {"image": MISSING, "deploy": {"replicas": 1}}}}
+    result, out = deploy(stack, [bad], rollback=True, wait_timeout=90)
+    assert result.get("failed"), out
+    assert "%s_app" % stack in result["msg"] and MISSING in result["msg"], result["msg"]
+    assert "on node %s" % node in result["msg"], result["msg"]
+    assert "Rolled back: %s_app (previous spec)" % stack in result["msg"]
+    # the update was rolled back to the previous (working) spec
+    for _ in range(60):
+        if service_spec(swarm, stack + "_app")["TaskTemplate"]["ContainerSpec"]["Image"] == APP:
+            break
+        time.sleep(0.5)
+    assert service_spec(swarm, stack + "_app")["TaskTemplate"]["ContainerSpec"]["Image"] == APP
+
+    new = {"services": {"app": {"image": "${APP_IMAGE}"}, "broken": {"image": MISSING}}}
+    result, out = deploy(stack, [new], rollback=True, wait_timeout=90)
+    assert result.get("failed") and "%s_broken" % stack in result["msg"], out
+    assert _stack_objects(swarm, stack)["services"] == [stack + "_app"]  # the created one was removed
+
+
+def test_wait_without_rollback_leaves_the_failed_service(deploy, stacks, swarm):
+    stack = stacks("norb")
+    result, out = deploy(stack, [{"services": {"bad": {"image": MISSING}}}], wait_timeout=90)
+    assert result.get("failed") and "No such image" in result["msg"], out
+    assert _stack_objects(swarm, stack)["services"] == [stack + "_bad"]
+
+
+def test_state_absent_removes_everything(deploy, stacks, swarm, ansible_module):
+    stack = stacks("absent")
+    compose = [str(STACKS / "storage-keys.yml")]
+    result, out = deploy(stack, compose, wait=False)
+    assert not result.get("failed"), out
+    before = _stack_objects(swarm, stack)
+    assert before["services"] and before["networks"] and before["configs"] and before["secrets"]
+
+    result, out = ansible_module("stack_deploy", {"name": stack, "state": "absent"}, check=True)
+    assert result["changed"] and _stack_objects(swarm, stack) == before, out
+    result, out = ansible_module("stack_deploy", {"name": stack, "state": "absent", "wait_timeout": 120})
+    assert result["changed"] and not result.get("failed"), out
+    assert [a["kind"] for a in result["actions"]] == ["service", "config", "secret", "network", "network"]
+    assert not any(_stack_objects(swarm, stack).values())
+    assert ansible_module("stack_deploy", {"name": stack, "state": "absent"})[0]["changed"] is False
+
+
+# ---------------------------------------------------------------- validation, warnings, secrets
+
+BAD_INPUTS = [
+    ("unknown-key", {"services": {"web": {"image": "${APP_IMAGE}", "replicas": 2}}},
+     "services.web.replicas: unknown key"),
+    ("wrong-type", {"services": {"web": {"image": "${APP_IMAGE}", "deploy": {"replicas": "many"}}}},
+     "services.web.deploy.replicas: must be an integer"),
+    ("bad-duration", {"services": {"web": {"image": "${APP_IMAGE}", "stop_grace_period": "soon"}}},
+     "services.web.stop_grace_period: must be a duration"),
+    ("bad-size", {"services": {"web": {"image": "${APP_IMAGE}",
+                                       "deploy": {"resources": {"limits": {"memory": "lots"}}}}}},
+     "services.web.deploy.resources.limits.memory: must be a size"),
+    ("undeclared-network", {"services": {"web": {"image": "${APP_IMAGE}", "networks": ["webnet"]}}},
+     "services.web.networks.webnet: network is not declared"),
+    ("missing-secret-file", {"services": {"web": {"image": "${APP_IMAGE}", "secrets": ["pw"]}},
+                             "secrets": {"pw": {"file": "./no-such-file"}}},
+     "secrets.pw.file: file not found"),
+    ("required-variable", {"services": {"web": {"image": "${SOTEST_STACK_IMAGE:?set SOTEST_STACK_IMAGE}"}}},
+     "services.web.image: required variable SOTEST_STACK_IMAGE is missing a value: set SOTEST_STACK_IMAGE"),
+]
+
+
+@pytest.mark.parametrize("case, data, message", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
+def test_bad_input_fails_naming_file_and_key_and_creates_nothing(case, data, message, deploy, stacks, swarm,
+                                                                 tmp_path):
+    stack = stacks("bad")
+    path = _write(tmp_path / ("%s.yml" % case), data)
+    good = {"services": {"fine": {"image": "${APP_IMAGE}"}}, "networks": {"extra": {}}}
+    result, out = deploy(stack, [good, path])
+    assert result.get("failed"), out
+    assert "%s: %s" % (path, message) in result["msg"], result["msg"]
+    assert not any(_stack_objects(swarm, stack).values())
+
+
+def test_ignored_keys_warn_like_the_cli(deploy, stacks):
+    stack = stacks("warn")
+    data = {"services": {"web": {"image": "${APP_IMAGE}", "build": ".", "container_name": "web",
+                                 "depends_on": ["db"], "links": ["db"]},
+                         "db": {"image": "${APP_IMAGE}"}}}
+    result, out = deploy(stack, [data], wait=False)
+    assert not result.get("failed"), out
+    assert "Ignoring unsupported options: build, links" in result["warnings"]
+    assert any("container_name" in w for w in result["warnings"])
+    assert any("depends_on" in w for w in result["warnings"])
+
+
+def test_secret_content_never_appears(deploy, stacks, swarm):
+    stack = stacks("secret")
+    compose = [str(STACKS / "storage-keys.yml")]
+    encoded = base64.b64encode(SECRET_TEXT.encode() + b"\n").decode()
+    for kwargs in ({"check": True}, {}, {"verbosity": 3}):
+        result, out = deploy(stack, compose, wait=False, **kwargs)
+        assert not result.get("failed"), out
+        assert SECRET_TEXT not in out and encoded not in out
+    assert deploy(stack, compose, wait=False)[0]["changed"] is False
