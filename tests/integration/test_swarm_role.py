@@ -1,0 +1,138 @@
+"""The swarm role on private engines: each inventory host is a sandbox engine whose modules
+run in its own network namespace (the host's interpreter is a wrapper around nsenter)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import yaml
+
+from conftest import BIN, ROOT, ansible_env
+from sandbox_engine import sandbox_engines  # noqa: F401  (pytest fixture)
+
+PLAY = """
+- name: Form the swarm
+  hosts: "{managers}:{workers}"
+  gather_facts: false
+  roles:
+    - role: swarmops.core.swarm
+      vars:
+        swarm_managers_group: {managers}
+        swarm_workers_group: {workers}
+        swarm_rejoin: {rejoin}
+  tasks:
+    - name: Write the swarm_cluster fact the role set
+      ansible.builtin.copy:
+        content: "{{{{ swarm_cluster | to_json }}}}"
+        dest: "{facts}"
+        mode: "0600"
+      delegate_to: localhost
+      run_once: true
+      when: not ansible_check_mode
+"""
+
+
+def inventory(engines, managers, workers, labels=None):
+    def host(engine):
+        return {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": str(engine.python),
+            "swarm_docker_host": engine.docker_host,
+            "swarm_advertise_addr": engine.addr,
+            **(labels or {}).get(engine.index, {}),
+        }
+    return {"all": {"children": {
+        "mgrs": {"hosts": {engines[i].hostname: host(engines[i]) for i in managers}},
+        "wrks": {"hosts": {engines[i].hostname: host(engines[i]) for i in workers}},
+    }}}
+
+
+def play(tmp_path, engines, managers, workers, labels=None, rejoin=False, check=False, verbosity=0):
+    inv = tmp_path / "inventory.yml"
+    inv.write_text(yaml.safe_dump(inventory(engines, managers, workers, labels)))
+    facts = tmp_path / "swarm_cluster.json"
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(PLAY.format(managers="mgrs", workers="wrks", rejoin=str(rejoin).lower(), facts=facts))
+    cmd = [str(BIN / "ansible-playbook"), "-i", str(inv), str(playbook)]
+    cmd += ["--check"] * check + (["-" + "v" * verbosity] if verbosity else [])
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                          env=ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default"}))
+    recap = {h: dict(ok=int(o), changed=int(c), failed=int(f)) for h, o, c, f in re.findall(
+        r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=\d+\s+failed=(\d+)", proc.stdout, re.M)}
+    return proc.returncode, recap, proc.stdout + proc.stderr, facts
+
+
+def secrets_of(engine):
+    tokens = engine.client().inspect_swarm()["JoinTokens"]
+    return [tokens["Worker"], tokens["Manager"], tokens["Worker"].split("-")[-1], tokens["Manager"].split("-")[-1]]
+
+
+def test_role_forms_swarm_idempotent_check_mode_and_never_shows_tokens(sandbox_engines, tmp_path):
+    engines = sandbox_engines(3).engines
+    labels = {1: {"swarm_node_labels": {"zone": "a"}}, 2: {"swarm_node_labels": {"zone": "b"},
+                                                          "swarm_node_availability": "drain"}}
+
+    rc, recap, out, _ = play(tmp_path, engines, [0], [1, 2], labels, check=True)
+    assert rc == 0, out
+    assert recap["sosw-e0"]["changed"] == 1, out
+    assert all(e.swarm()["LocalNodeState"] == "inactive" for e in engines)
+
+    rc, recap, out, facts = play(tmp_path, engines, [0], [1, 2], labels, verbosity=3)
+    assert rc == 0, out
+    assert all(recap[e.hostname]["changed"] > 0 for e in engines), out
+    assert_no_tokens(out, engines[0])
+    nodes = {n["Description"]["Hostname"]: n for n in engines[0].client().nodes()}
+    assert {h: n["Spec"]["Role"] for h, n in nodes.items()} == {
+        "sosw-e0": "manager", "sosw-e1": "worker", "sosw-e2": "worker"}
+    assert nodes["sosw-e1"]["Spec"]["Labels"] == {"zone": "a"}
+    assert nodes["sosw-e2"]["Spec"]["Availability"] == "drain"
+    assert all(n["Status"]["State"] == "ready" for n in nodes.values())
+    cluster = yaml.safe_load(facts.read_text())
+    assert cluster["swarm_id"] == engines[0].client().inspect_swarm()["ID"]
+    assert [(n["hostname"], n["manager_status"]) for n in cluster["nodes"]] == [
+        ("sosw-e0", "Leader"), ("sosw-e1", ""), ("sosw-e2", "")]
+    assert re.search(r"HOSTNAME\s+STATUS\s+AVAILABILITY\s+MANAGER STATUS\s+ENGINE VERSION", out)
+    assert re.search(r"sosw-e2\s+Ready\s+Drain\s+\S+", out)
+
+    rc, recap, out, _ = play(tmp_path, engines, [0], [1, 2], labels, verbosity=3)
+    assert rc == 0 and all(r["changed"] == 0 for r in recap.values()), out
+    assert_no_tokens(out, engines[0])
+    rc, recap, out, _ = play(tmp_path, engines, [0], [1, 2], labels, check=True)
+    assert rc == 0 and all(r["changed"] == 0 for r in recap.values()), out
+
+
+def assert_no_tokens(out, manager):
+    for secret in secrets_of(manager):
+        assert secret not in out
+
+
+def test_role_other_group_names_even_managers_warning_and_promotion(sandbox_engines, tmp_path):
+    engines = sandbox_engines(3).engines
+    rc, recap, out, _ = play(tmp_path, engines, [0], [1, 2])
+    assert rc == 0, out
+    # e1 moves to the managers group: it is promoted from the first manager; 2 managers -> warning.
+    rc, recap, out, _ = play(tmp_path, engines, [0, 1], [2])
+    assert rc == 0, out
+    assert "WARNING: 2 managers" in out
+    assert "is a worker of this swarm, not a manager" in out
+    assert engines[1].client().info()["Swarm"]["ControlAvailable"] is True
+    rc, recap, out, _ = play(tmp_path, engines, [0, 1], [2])
+    assert rc == 0 and all(r["changed"] == 0 for r in recap.values()), out
+
+
+def test_role_detects_a_host_in_another_swarm_and_rejoins_on_request(sandbox_engines, tmp_path):
+    engines = sandbox_engines(3).engines
+    other = engines[2].client()
+    other.init_swarm(advertise_addr=engines[2].addr)
+    other_swarm = other.inspect_swarm()["ID"]
+
+    rc, recap, out, _ = play(tmp_path, engines, [0], [1, 2])
+    assert rc != 0 and recap["sosw-e2"]["failed"] == 1, out
+    assert "sosw-e2 is already in a different swarm" in out and "rejoin=true" in out
+    assert other.inspect_swarm()["ID"] == other_swarm  # nothing changed on it
+
+    rc, recap, out, _ = play(tmp_path, engines, [0], [1, 2], rejoin=True, verbosity=3)
+    assert rc == 0, out
+    assert_no_tokens(out, engines[0])
+    assert engines[2].swarm()["RemoteManagers"][0]["Addr"] == "%s:2377" % engines[0].addr
