@@ -24,7 +24,7 @@ HASH_LABEL = "io.swarmops.config-hash"
 
 
 def parse_port(spec):
-    """'[ip:]host:container[/proto]' -> (container_key, (ip, host_port)). Pure."""
+    """'[ip:]host_port:container_port[/proto]' -> (container_key, (ip, host_port)). Pure."""
     proto = "tcp"
     if "/" in spec:
         spec, proto = spec.rsplit("/", 1)
@@ -36,7 +36,8 @@ def parse_port(spec):
             ip, (host, cont) = "0.0.0.0", parts
         else:
             raise ValueError
-        return "%d/%s" % (int(cont), proto), (ip.strip("[]"), int(host))
+        # An empty host port lets the engine pick a free one, as `docker run -p ip::port` does.
+        return "%d/%s" % (int(cont), proto), (ip.strip("[]"), int(host) if host else None)
     except ValueError:
         raise SwarmOpsError("ports: %r is not [ip:]host_port:container_port[/proto]." % spec)
 
