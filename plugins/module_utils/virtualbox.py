@@ -575,11 +575,12 @@ def ensure(vbox, params, check_mode):
         result["state"] = plan.after.get("state", actual["state"])
     if params.get("ssh_key_file"):
         result["ssh_key_file"] = os.path.abspath(params["ssh_key_file"])
-    if actual["state"] == "running" and not check_mode:
-        if params["wait"]:
+    if actual["state"] == "running":
+        wait = params["wait"] and not check_mode
+        if wait:
             result["ssh_banner"] = wait_for_ssh("127.0.0.1", actual["ssh_port"], params["wait_timeout"])
         result["hostonly_ip"] = hostonly_address(vbox, name, adapter, actual["mac2"],
-                                                 params["wait_timeout"] if params["wait"] else 0)
+                                                 params["wait_timeout"] if wait else 0)
         if not result["hostonly_ip"]:
             result["warnings"] = ["VM '%s' reports no host-only address yet (guest property %s and the DHCP "
                                   "lease are both empty)." % (name, HOSTONLY_IP_PROPERTY)]
