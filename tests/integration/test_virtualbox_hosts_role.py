@@ -31,6 +31,7 @@ def lab(tmp_path):
     extra = dict(virtualbox_hosts_ova=fake.ova,
                  virtualbox_hosts_ssh_key_file=str(tmp_path / "keys" / "id_ed25519"),
                  virtualbox_hosts_ssh_ports={name: sshd.port for name, sshd in listeners.items()},
+                 virtualbox_hosts_disk_size=4096,
                  virtualbox_hosts_wait_timeout=20)
     yield fake, listeners, extra
     for sshd in listeners.values():
@@ -74,6 +75,7 @@ def test_role_check_apply_idempotent_list_and_teardown(lab):
     for name, address in (("myvm1", "192.168.99.100"), ("myvm2", "192.168.99.101")):
         vm = fake.vm(name)
         assert vm["state"] == "running" and vm["cpus"] == 1 and vm["memory"] == 1024
+        assert fake.state()["media"][vm["storage"]["SATA"]["ports"]["0-0"]["medium"]]["capacity"] == 4096
         assert vm["nics"]["1"]["forwards"]["ssh"] == "ssh,tcp,127.0.0.1,%d,,22" % listeners[name].port
         assert vm["guestprops"]["/VirtualBox/GuestInfo/Net/1/V4/IP"] == address
         assert listeners[name].connections >= 1  # waited for SSH on the 127.0.0.1 forward
