@@ -67,7 +67,7 @@ test: venv engine
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
 bench: venv engine
-	$(BIN)/python bench/run.py
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 build: venv
 	$(BIN)/ansible-galaxy collection build --force --output-path build/
