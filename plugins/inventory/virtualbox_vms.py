@@ -20,7 +20,8 @@ description:
   - The configuration file name must end in C(virtualbox_vms.yml) or C(virtualbox_vms.yaml).
   - B(Tested here against a simulated VBoxManage only), because VirtualBox cannot run on the machines this
     collection is developed and tested on.
-author: swarmops maintainers
+author:
+  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - constructed
 options:
@@ -129,4 +130,3 @@ class InventoryModule(BaseInventoryPlugin, Constructable):
             self._set_composite_vars(self.get_option("compose"), hostvars, name, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), hostvars, name, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, name, strict=strict)
-

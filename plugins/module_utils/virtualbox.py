@@ -235,8 +235,8 @@ def diff_vm(actual, params, adapter, disk_capacity=None, net_actions=()):
     running = bool(actual) and actual["state"] in RUNNING_STATES
     if not actual:
         plan.before = dict(state="absent")
-        plan.after = {key: value for key, value in dict(want, state=_target_state(state, "poweroff"),
-                                                         disk_size=params.get("disk_size")).items() if value is not None}
+        after = dict(want, state=_target_state(state, "poweroff"), disk_size=params.get("disk_size"))
+        plan.after = {key: value for key, value in after.items() if value is not None}
         plan.add("create", definition=definition(params))
         plan.add("modify", settings=want)
         if params.get("disk_size"):

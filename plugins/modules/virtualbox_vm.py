@@ -28,7 +28,10 @@ description:
   - B(Tested here against a simulated VBoxManage only) (C(tests/fakes/VBoxManage) in the collection's
     source), because VirtualBox cannot run on the machines this collection is developed and tested on.
     See C(docs/virtualbox.md) for what a run on a real VirtualBox host should check.
-author: swarmops maintainers
+author:
+  - swarmops maintainers (@swarmops)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
     support: full
@@ -36,6 +39,8 @@ attributes:
   diff_mode:
     support: full
     details: Before/after of the compared settings (cpus, memory, ssh_port, NICs, disk_size) and the power state.
+  platform:
+    platforms: posix
 options:
   name:
     description: VM name (C(docker-machine create NAME)).
