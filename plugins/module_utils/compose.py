@@ -12,6 +12,7 @@ Every error names the source and the key path. Pure apart from reading files.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import shlex
@@ -335,7 +336,7 @@ def obj(fields, name_ok=None):
                 continue
             spec = fields.get(key)
             if spec is None:
-                errors.append(_Invalid(_join(path, key), "unknown key (allowed: %s)" % ", ".join(sorted(fields))))
+                errors.append(_Invalid(_join(path, key), _unknown(key, fields)))
                 continue
             try:
                 out[key] = spec(val, _join(path, key))
@@ -347,6 +348,15 @@ def obj(fields, name_ok=None):
             raise _Problems(errors)
         return out
     return check
+
+
+def _unknown(key, fields):
+    close = difflib.get_close_matches(key, list(fields), n=1)
+    if close:
+        return "unknown key (did you mean %r?)" % close[0]
+    if len(fields) <= 12:
+        return "unknown key (allowed: %s)" % ", ".join(sorted(fields))
+    return "unknown key"
 
 
 def map_of(item):

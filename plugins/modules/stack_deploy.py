@@ -27,7 +27,8 @@ description:
   - Validation happens before anything on the cluster is touched; errors name the file and the key path.
     Keys C(docker stack deploy) ignores in swarm mode produce the same warning it prints.
   - See docs/stack_deploy.md in the collection for the comparison rules and differences from the CLI.
-author: swarmops maintainers
+author:
+  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
 attributes:
