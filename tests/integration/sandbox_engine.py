@@ -212,6 +212,12 @@ class SandboxNet:
                         engine.netns, self.start_timeout))
                 time.sleep(0.2)
 
+    def stop(self, index):
+        """Kill engine ``index`` (a host failure): its dockerd and containerd, at once."""
+        proc = self.engines[index].proc
+        _signal_group(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+
     def block_port(self, index, port, action="DROP"):
         """Firewall: make engine ``index`` drop (or reject) incoming TCP to ``port``."""
         ns_exec(self.engines[index].netns, "iptables", "-I", "INPUT", "-p", "tcp",

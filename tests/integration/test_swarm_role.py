@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import subprocess
 
+import docker
+import pytest
 import yaml
 
 from conftest import BIN, ROOT, ansible_env
@@ -136,3 +138,30 @@ def test_role_detects_a_host_in_another_swarm_and_rejoins_on_request(sandbox_eng
     assert rc == 0, out
     assert_no_tokens(out, engines[0])
     assert engines[2].swarm()["RemoteManagers"][0]["Addr"] == "%s:2377" % engines[0].addr
+
+
+def test_three_managers_keep_accepting_service_updates_when_one_fails(sandbox_engines, tmp_path):
+    net = sandbox_engines(4)
+    engines = net.engines
+    rc, recap, out, _ = play(tmp_path, engines, [0, 1, 2], [3])
+    assert rc == 0, out
+    assert "WARNING:" not in out
+    assert [bool(e.swarm()["ControlAvailable"]) for e in engines] == [True, True, True, False]
+
+    # Zero replicas: a service spec the raft store must accept, without any task or image pull.
+    client = engines[0].client()
+    service = client.create_service({"ContainerSpec": {"Image": "sotest-swarm-none:1"}}, name="sotest-swarm-svc",
+                                    mode={"Replicated": {"Replicas": 0}})
+    net.stop(2)
+    version = client.inspect_service(service["ID"])["Version"]["Index"]
+    client.update_service(service["ID"], version, {"ContainerSpec": {"Image": "sotest-swarm-none:2"}},
+                          name="sotest-swarm-svc", mode={"Replicated": {"Replicas": 0}})
+    spec = client.inspect_service(service["ID"])["Spec"]
+    assert spec["TaskTemplate"]["ContainerSpec"]["Image"] == "sotest-swarm-none:2"
+
+    # With a second manager gone the quorum is lost: the same update is refused.
+    version = client.inspect_service(service["ID"])["Version"]["Index"]
+    net.stop(1)
+    with pytest.raises(docker.errors.APIError, match="leader|quorum|deadline|context"):
+        client.update_service(service["ID"], version, {"ContainerSpec": {"Image": "sotest-swarm-none:3"}},
+                              name="sotest-swarm-svc", mode={"Replicated": {"Replicas": 0}})
