@@ -96,28 +96,44 @@ def main():
     def direct():
         return deploy(client, dict(params), check_mode=False)["changed"]
 
+    def ansible_ping():
+        subprocess.run([str(BIN / "ansible"), "localhost", "-i", "localhost,", "-c", "local",
+                        "-e", "ansible_python_interpreter=" + sys.executable, "-m", "ansible.builtin.ping"],
+                       env=ansible_env, cwd=ROOT, capture_output=True, check=True)
+        return "-"
+
+    def versions():
+        """Sum of the stack's service Version.Index: it grows with every service update written."""
+        label = {"label": "com.docker.stack.namespace=" + STACK}
+        return sum(svc["Version"]["Index"] for svc in client.services(filters=label))
+
     try:
         first = deploy(client, dict(params), check_mode=False)
         print("initial deploy of %s: changed=%s (%d objects)" % (STACK, first["changed"], len(first["actions"])))
         methods = [("docker stack deploy (CLI 28)", cli), ("stack_deploy via ansible", via_ansible),
-                   ("stack_deploy python function", direct)]
+                   ("stack_deploy python function", direct), ("(ansible -m ping, baseline)", ansible_ping)]
         times = {name: [] for name, _ in methods}
         changed = {name: set() for name, _ in methods}
+        writes = {name: 0 for name, _ in methods}
         for _ in range(args.repetitions):
             for name, fn in methods:
+                before = versions()
                 seconds, was_changed = timed(fn)
+                writes[name] += 1 if versions() != before else 0
                 times[name].append(seconds)
                 changed[name].add(str(was_changed))
         print()
         print("No-op redeploy of the part-5 stack (3 services, 1 network), %d rounds, load average %.1f"
               % (args.repetitions, os.getloadavg()[0]))
-        header = "%-32s %8s %8s %8s  %s" % ("method", "min s", "median s", "max s", "changed")
+        header = "%-32s %8s %8s %8s  %-14s %s" % ("method", "min s", "median s", "max s", "rounds w/ writes",
+                                                    "changed")
         print(header)
         print("-" * len(header))
         for name, _ in methods:
             t = times[name]
-            print("%-32s %8.3f %8.3f %8.3f  %s" % (name, min(t), statistics.median(t), max(t),
-                                                    ",".join(sorted(changed[name]))))
+            print("%-32s %8.3f %8.3f %8.3f  %-16s %s" % (name, min(t), statistics.median(t), max(t),
+                                                         "%d/%d" % (writes[name], len(t)),
+                                                         ",".join(sorted(changed[name]))))
     finally:
         deploy(client, {"name": STACK, "state": "absent", "wait_timeout": 120}, check_mode=False)
 
