@@ -14,15 +14,17 @@ description:
     the swarm ID, the managers and a C(docker node ls)-like list of all nodes.
   - With O(join_tokens=true) or O(unlock_key=true) also returns those secrets (managers only).
     Run such a task with C(no_log=true).
-author: swarmops maintainers
+author:
+  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
 attributes:
   check_mode:
     support: full
-    details: Read-only; runs the same in check mode.
+    description: Read-only; runs the same in check mode.
   diff_mode:
     support: none
+    description: Reads only; nothing to diff.
 options:
   join_tokens:
     description: Return the worker and manager join tokens (secrets) as RV(join_tokens).
@@ -90,22 +92,44 @@ nodes:
   type: list
   elements: dict
   contains:
-    id: {description: Node ID., type: str}
-    hostname: {description: Host name of the node., type: str}
-    status: {description: V(Ready), V(Down), V(Unknown), V(Disconnected)., type: str}
-    availability: {description: V(Active), V(Pause) or V(Drain)., type: str}
-    manager_status: {description: V(Leader), V(Reachable), V(Unreachable) or empty for workers., type: str}
-    engine_version: {description: Engine version on the node., type: str}
-    role: {description: V(manager) or V(worker)., type: str}
-    addr: {description: Address the node is seen at., type: str}
-    labels: {description: Node labels., type: dict}
+    id:
+      description: Node ID.
+      type: str
+    hostname:
+      description: Host name of the node.
+      type: str
+    status:
+      description: V(Ready), V(Down), V(Unknown) or V(Disconnected).
+      type: str
+    availability:
+      description: V(Active), V(Pause) or V(Drain).
+      type: str
+    manager_status:
+      description: V(Leader), V(Reachable), V(Unreachable), or empty for workers.
+      type: str
+    engine_version:
+      description: Engine version on the node.
+      type: str
+    role:
+      description: V(manager) or V(worker).
+      type: str
+    addr:
+      description: Address the node is seen at.
+      type: str
+    labels:
+      description: Node labels.
+      type: dict
 join_tokens:
   description: Join tokens (secrets), with O(join_tokens=true) on a manager.
   returned: when requested on a manager
   type: dict
   contains:
-    worker: {description: Worker join token., type: str}
-    manager: {description: Manager join token., type: str}
+    worker:
+      description: Worker join token.
+      type: str
+    manager:
+      description: Manager join token.
+      type: str
 unlock_key:
   description: The unlock key (a secret; empty when the swarm is not autolocked).
   returned: when requested on a manager

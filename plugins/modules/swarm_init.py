@@ -24,16 +24,17 @@ description:
     a task with C(no_log=true). The P(swarmops.core.swarm#role) role reads them with
     M(swarmops.core.swarm_info) in a C(no_log) task instead, so its init task can show its
     result and diff.
-author: swarmops maintainers
+author:
+  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
 attributes:
   check_mode:
     support: full
-    details: Reads the engine and reports what would change; applies nothing.
+    description: Reads the engine and reports what would change; applies nothing.
   diff_mode:
     support: full
-    details: Before/after of the membership and the managed settings; never a token.
+    description: Before/after of the membership and the managed settings; never a token.
 options:
   state:
     description: V(present) creates the swarm or keeps it; V(absent) leaves it (forced).

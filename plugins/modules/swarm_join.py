@@ -29,16 +29,17 @@ description:
   - A node in the right swarm with another role than O(role) is reported with a warning and
     left alone; promotion and demotion are done from a manager with M(swarmops.core.swarm_node).
   - With O(state=absent), leaves whatever swarm the node is in.
-author: swarmops maintainers
+author:
+  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
 attributes:
   check_mode:
     support: full
-    details: Reads the engine and reports what would change; applies nothing and does not probe the managers.
+    description: Reads the engine and reports what would change; applies nothing and does not probe the managers.
   diff_mode:
     support: full
-    details: Before/after of the membership (state, role, managers); never a token.
+    description: Before/after of the membership (state, role, managers); never a token.
 options:
   state:
     description: V(present) joins (or confirms); V(absent) leaves.

@@ -16,15 +16,17 @@ description:
     O(labels_state=replace).
   - With O(wait=true), waits until the managers report the node Ready and fails with the
     node's state and message after O(wait_timeout) seconds.
-author: swarmops maintainers
+author:
+  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
 attributes:
   check_mode:
     support: full
-    details: Reports what would change and applies nothing; does not wait.
+    description: Reports what would change and applies nothing; does not wait.
   diff_mode:
     support: full
+    description: Before/after of the node's role, availability and labels.
 options:
   node:
     description: Hostname, node ID or unique ID prefix of the node.
