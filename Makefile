@@ -63,6 +63,7 @@ integration: venv engine
 	$(BIN)/pytest -q tests/integration $(PYTEST_ARGS)
 
 test: venv engine
+	@tools/ensure-test-tools.sh
 	$(MAKE) lint
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
