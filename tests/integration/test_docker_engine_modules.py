@@ -1,0 +1,147 @@
+"""docker_daemon_config (a real file), docker_engine_info and docker_smoke_run (the real local engine)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import docker
+import pytest
+
+SMOKE_IMAGE = "detest/smoke:busybox"
+
+
+# --- docker_daemon_config: check -> apply -> again -> again in check mode, all with diff -----------
+
+def test_daemon_config_check_apply_idempotent(ansible_module, tmp_path):
+    path = tmp_path / "etc" / "docker" / "daemon.json"
+    args = {"path": str(path), "config": {
+        "log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"},
+        "default-address-pools": [{"base": "10.200.0.0/16", "size": 24}],
+        "labels": {"role": "worker"}, "data-root": None}}
+
+    result, out = ansible_module("docker_daemon_config", args, check=True, diff=True)
+    assert result["changed"] is True and not result["existed"], out
+    assert not path.exists()
+    assert '+  "log-driver": "json-file",' in out  # the diff, as Ansible prints it
+
+    result, out = ansible_module("docker_daemon_config", args, diff=True)
+    assert result["changed"] is True, out
+    assert "backup_file" not in result
+    written = json.loads(path.read_text())
+    assert written == {"default-address-pools": [{"base": "10.200.0.0/16", "size": 24}],
+                       "labels": ["role=worker"], "log-driver": "json-file",
+                       "log-opts": {"max-file": "3", "max-size": "10m"}}
+    assert oct(path.stat().st_mode & 0o777) == "0o644"
+
+    for check in (False, True):
+        result, out = ansible_module("docker_daemon_config", args, check=check, diff=True)
+        assert result["changed"] is False, out
+        assert "+++ after" not in out
+
+
+def test_daemon_config_change_keeps_a_backup(ansible_module, tmp_path):
+    path = tmp_path / "daemon.json"
+    path.write_text('{"debug": true}')
+    result, out = ansible_module("docker_daemon_config", {"path": str(path), "config": {"debug": False}}, diff=True)
+    assert result["changed"] is True, out
+    assert '-{"debug": true}' in out and '+  "debug": false' in out
+    assert Path(result["backup_file"]).read_text() == '{"debug": true}'
+    assert json.loads(path.read_text()) == {"debug": False}
+
+
+@pytest.mark.parametrize("config, words", [
+    ({"hosts": ["tcp://0.0.0.0:2375"]}, "'hosts[0]': refusing to expose"),
+    ({"log-opts": {"max-file": 3}}, "'log-opts.max-file': must be a string"),
+    ({"log_driver": "local"}, "'log_driver': unknown daemon.json setting (did you mean 'log-driver'?)"),
+])
+def test_daemon_config_bad_input_changes_nothing(ansible_module, tmp_path, config, words):
+    path = tmp_path / "daemon.json"
+    path.write_text('{"debug": true}\n')
+    result, out = ansible_module("docker_daemon_config", {"path": str(path), "config": config})
+    assert result.get("failed") is True, out
+    assert words in result["msg"]
+    assert path.read_text() == '{"debug": true}\n'
+    assert list(tmp_path.iterdir()) == [path]
+
+
+# --- docker_engine_info ------------------------------------------------------------------------
+
+def test_engine_info_matches_the_engine(ansible_module):
+    client = docker.APIClient()
+    result, out = ansible_module("docker_engine_info", {"timeout": 60}, check=True)
+    assert result["changed"] is False, out
+    facts = result["engine"]
+    assert result["ansible_facts"]["docker_engine"] == facts
+    assert facts["server_version"] == client.version()["Version"]
+    info = client.info()
+    assert facts["storage_driver"] == info["Driver"]
+    assert facts["cgroup_driver"] == info["CgroupDriver"]
+    assert facts["swarm_state"] == info["Swarm"]["LocalNodeState"]
+    assert facts["client_version"]  # the docker CLI is on this machine's PATH
+
+
+# --- docker_smoke_run ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def static_busybox(tmp_path_factory):
+    """/bin/busybox out of Debian's busybox-static package (downloaded, not installed)."""
+    work = tmp_path_factory.mktemp("busybox")
+    cmd = ["apt-get", "download", "busybox-static"]
+    if subprocess.run(cmd, cwd=work, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+        subprocess.run(cmd, cwd=work, check=True, capture_output=True)
+    deb = next(work.glob("busybox-static_*.deb"))
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(work / "root")], check=True)
+    return str(work / "root" / "bin" / "busybox")
+
+
+@pytest.fixture
+def smoke_image():
+    client = docker.APIClient()
+    yield SMOKE_IMAGE
+    try:
+        client.remove_image(SMOKE_IMAGE, force=True)
+    except docker.errors.NotFound:
+        pass
+
+
+def smoke_containers():
+    return docker.APIClient().containers(all=True, filters={"label": "io.swarmops.smoke=run"})
+
+
+def test_smoke_run_imports_runs_and_leaves_no_container(ansible_module, static_busybox, smoke_image):
+    args = {"image": smoke_image, "source": "busybox", "busybox_path": static_busybox,
+            "command": ["/bin/sh", "-c", "echo Hello from Docker! on $(/bin/busybox uname -s)"],
+            "expect": "Hello from Docker!"}
+
+    result, out = ansible_module("docker_smoke_run", args, check=True)
+    assert result["changed"] is True and result["how"] == "would_import" and not result["ran"], out
+    assert not docker.APIClient().images(name="detest/smoke")
+
+    result, out = ansible_module("docker_smoke_run", args)
+    assert result["changed"] is True and result["how"] == "imported", out
+    assert result["ran"] and result["exit_code"] == 0
+    assert result["output"].strip() == "Hello from Docker! on Linux"
+
+    result, out = ansible_module("docker_smoke_run", args)
+    assert result["changed"] is False and result["how"] == "present" and result["ran"], out
+    assert smoke_containers() == []
+
+
+@pytest.mark.parametrize("command, expect, words", [
+    (["/bin/busybox", "false"], "", "exited with 1"),
+    (["/bin/busybox", "echo", "something else"], "Hello from Docker!", "lacks 'Hello from Docker!'"),
+])
+def test_smoke_run_fails_on_bad_exit_or_output(ansible_module, static_busybox, smoke_image, command, expect, words):
+    result, out = ansible_module("docker_smoke_run", {
+        "image": smoke_image, "source": "busybox", "busybox_path": static_busybox,
+        "command": command, "expect": expect})
+    assert result.get("failed") is True and words in result["msg"], out
+    assert smoke_containers() == []
+
+
+def test_smoke_run_absent_image_with_source_present_fails(ansible_module):
+    result, out = ansible_module("docker_smoke_run", {"image": "detest/absent:never", "source": "present"})
+    assert result.get("failed") is True and "detest/absent:never is not present" in result["msg"], out
