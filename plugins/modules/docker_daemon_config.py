@@ -18,12 +18,15 @@ description:
     and C(tlskey), because a daemon on TCP without verified TLS gives root to anyone who can connect.
   - Does not restart the daemon; notify a handler on C(changed). With O(backup=true) the previous
     file is kept and returned as RV(backup_file), so a daemon that fails to start can be given it back.
-author: swarmops maintainers
+author:
+  - swarmops maintainers (@swarmops)
 attributes:
   check_mode:
     support: full
+    description: Computes the change and the diff; writes nothing.
   diff_mode:
     support: full
+    description: Before/after text of daemon.json.
 options:
   path:
     description: The daemon configuration file.

@@ -14,14 +14,17 @@ description:
     parts an operator checks after an install, also as the fact C(docker_engine).
   - The client version is the one of the C(docker) CLI on the host the module runs on, if any.
   - Read-only.
-author: swarmops maintainers
+author:
+  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
 attributes:
   check_mode:
     support: full
+    description: Read-only; behaves the same.
   diff_mode:
     support: none
+    description: Nothing to diff.
 options: {}
 requirements:
   - docker (Python SDK)

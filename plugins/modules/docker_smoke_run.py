@@ -17,14 +17,17 @@ description:
     (Debian's C(busybox-static)) by an import, so no registry is needed.
   - C(changed) only reports the image being pulled or imported; the container leaves no trace.
   - In check mode nothing is pulled, imported or run.
-author: swarmops maintainers
+author:
+  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
 attributes:
   check_mode:
     support: full
+    description: Reports whether the image would be pulled or imported; pulls, imports and runs nothing.
   diff_mode:
     support: none
+    description: Nothing to diff.
 options:
   image:
     description: The image to run.
