@@ -221,6 +221,11 @@ def diff_vm(actual, params, adapter, disk_capacity=None, net_actions=()):
     plan = Plan()
     state = params["state"]
     if state == "absent":
+        if actual and actual["definition"] is None:
+            raise SwarmOpsError(
+                "A VM named '%s' exists (uuid %s) but was not created by swarmops.core.virtualbox_vm; "
+                "not removing it. Remove it with VBoxManage unregistervm --delete if it is yours to remove."
+                % (params["name"], actual["uuid"]), vm_uuid=actual["uuid"])
         if actual:
             plan.before = dict(state=actual["state"])
             plan.after = dict(state="absent")

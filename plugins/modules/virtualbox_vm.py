@@ -50,7 +50,8 @@ options:
     description:
       - V(running) creates if needed and starts; V(present) creates (powered off) and leaves the power state alone;
         V(stopped) creates if needed and powers off (ACPI shutdown, then a hard power-off after O(stop_timeout));
-        V(absent) powers off and unregisters the VM, deleting its disks (C(docker-machine rm)).
+        V(absent) powers off and unregisters the VM, deleting its disks (C(docker-machine rm)); a VM this module did
+        not create is never removed.
     type: str
     choices: [present, running, stopped, absent]
     default: running

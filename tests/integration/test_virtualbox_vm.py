@@ -250,6 +250,8 @@ def test_name_clash_with_foreign_vm(run, vbox, sshd):
     result, out = run(**vm_args(vbox, sshd))
     assert result.get("failed") and "already exists" in result["msg"], out
     assert "was not created by swarmops.core.virtualbox_vm" in result["msg"]
+    result, out = run(name=NAME, state="absent")
+    assert result.get("failed") and "not removing it" in result["msg"], out
     assert vbox.vm(NAME)["state"] == "poweroff"
 
 

@@ -160,6 +160,8 @@ def test_plan_absent():
     assert vb.diff_vm(actual(), params(state="absent"), None).summary == ["poweroff", "unregister"]
     assert vb.diff_vm(actual(state="poweroff"), params(state="absent"), None).summary == ["unregister"]
     assert not vb.diff_vm(None, params(state="absent"), None)
+    with pytest.raises(SwarmOpsError, match="not removing it"):
+        vb.diff_vm(actual(definition=None), params(state="absent"), None)
 
 
 def test_seed_iso_roundtrip(tmp_path):
