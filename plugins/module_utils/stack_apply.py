@@ -91,6 +91,8 @@ def _registry_headers(client, spec, with_registry_auth):
     if not with_registry_auth:
         return None
     header = _auth_header(client, spec["TaskTemplate"]["ContainerSpec"]["Image"])
+    if isinstance(header, bytes):
+        header = header.decode("ascii")
     return {"X-Registry-Auth": header} if header else None
 
 
