@@ -541,7 +541,8 @@ def hostonly_address(vbox, name, adapter, mac, timeout):
     while True:
         address = parse_value(vbox("guestproperty", "get", name, HOSTONLY_IP_PROPERTY))
         if not address and adapter and mac:
-            rc, out, _ = vbox.run("dhcpserver", "findlease", "--interface=" + adapter, "--mac-address=" + mac)
+            pretty = ":".join(mac[i:i + 2] for i in range(0, 12, 2))
+            rc, out, _ = vbox.run("dhcpserver", "findlease", "--interface=" + adapter, "--mac-address=" + pretty)
             match = re.search(r"^IP Address:\s+(\S+)", out, re.M) if rc == 0 else None
             address = match.group(1) if match else None
         if address or time.monotonic() >= deadline:

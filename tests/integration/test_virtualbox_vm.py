@@ -138,6 +138,16 @@ def test_stop_and_start(run, vbox, sshd):
     assert result["changed"] and result["state"] == "poweroff", out
 
 
+def test_address_from_dhcp_lease_without_guest_additions(run, vbox, sshd):
+    args = vm_args(vbox, sshd)
+    run(**dict(args, state="present"))
+    vbox.edit_vm(NAME, no_guest_additions=True)
+    result, out = run(**args)
+    assert result["changed"] and result["state"] == "running", out
+    assert "/VirtualBox/GuestInfo/Net/1/V4/IP" not in vbox.vm(NAME)["guestprops"]
+    assert result["hostonly_ip"] == "192.168.99.100"  # from `dhcpserver findlease`
+
+
 def test_settings_change_running_needs_restart(run, vbox, sshd):
     args = vm_args(vbox, sshd)
     run(**args)
