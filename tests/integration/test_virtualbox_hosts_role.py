@@ -97,6 +97,14 @@ def test_role_check_apply_idempotent_list_and_teardown(lab):
         assert hostvars[name]["virtualbox_hostonly_ip"] == address
         assert hostvars[name]["virtualbox_state"] == "running"
 
+    # the swarm advertises on the host-only addresses (inventories/virtualbox/group_vars)
+    proc = subprocess.run([str(BIN / "ansible"), "-i", "inventories/virtualbox", "virtualbox_vms", "-m",
+                           "ansible.builtin.debug", "-a", "var=swarm_advertise_addr"],
+                          cwd=ROOT, env=ansible_env(fake.env), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'myvm1 | SUCCESS => {\n    "swarm_advertise_addr": "192.168.99.100"' in proc.stdout
+    assert 'myvm2 | SUCCESS => {\n    "swarm_advertise_addr": "192.168.99.101"' in proc.stdout
+
     # a VM made by hand is not listed (managed_only)
     fake.vboxmanage("import", fake.ova, "--vsys", "0", "--vmname", "sotest-vbox-foreign")
     assert "sotest-vbox-foreign" not in inventory(fake)["_meta"]["hostvars"]
