@@ -6,12 +6,16 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import tarfile
 import uuid
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DockerException, SwarmOpsError
 
+# The imported busybox image's own command, worded like hello-world's first line.
+BUSYBOX_CMD = ["/bin/sh", "-c", "echo Hello from Docker! I am container $(/bin/busybox hostname), "
+               "started from a one-binary busybox image."]
 CLI_VERSION_RE = re.compile(r"Docker version ([^\s,]+)(?:, build (\w+))?")
 SMOKE_LABEL = "io.swarmops.smoke"
 
@@ -125,7 +129,7 @@ def ensure_image(client, image, source, busybox_path, check_mode):
         raise SwarmOpsError("Cannot read the static busybox %s (apt-get install busybox-static): %s"
                             % (busybox_path, exc))
     client.import_image_from_data(busybox_rootfs(busybox), repository=repository, tag=tag,
-                                  changes=['LABEL %s=busybox' % SMOKE_LABEL])
+                                  changes=["LABEL %s=busybox" % SMOKE_LABEL, "CMD %s" % json.dumps(BUSYBOX_CMD)])
     if not image_present(client, image):
         raise SwarmOpsError("Importing %s from %s did not produce the image." % (image, busybox_path))
     return "imported"

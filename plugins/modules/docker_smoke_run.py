@@ -14,7 +14,8 @@ description:
     reads its output and removes the container, like C(docker run --rm hello-world).
   - Fails when the container exits non-zero or its output lacks O(expect).
   - With O(source=busybox) the image is built on the host from a static busybox binary
-    (Debian's C(busybox-static)) by an import, so no registry is needed.
+    (Debian's C(busybox-static)) by an import, so no registry is needed. Its own command prints
+    V(Hello from Docker!) and the container's hostname, like C(hello-world)'s first line.
   - C(changed) only reports the image being pulled or imported; the container leaves no trace.
   - In check mode nothing is pulled, imported or run.
 author:
@@ -71,7 +72,6 @@ EXAMPLES = r"""
   swarmops.core.docker_smoke_run:
     image: swarmops/smoke:busybox
     source: busybox
-    command: [/bin/busybox, echo, Hello from Docker!]
     expect: Hello from Docker!
 """
 

@@ -6,6 +6,7 @@ import io
 import tarfile
 
 from ansible_collections.swarmops.core.plugins.module_utils.engine import (
+    BUSYBOX_CMD,
     busybox_rootfs,
     parse_cli_version,
     split_image,
@@ -66,3 +67,8 @@ def test_split_image():
     assert split_image("swarmops/smoke:busybox") == ("swarmops/smoke", "busybox")
     assert split_image("registry.lab:5000/smoke") == ("registry.lab:5000/smoke", "latest")
     assert split_image("registry.lab:5000/smoke:1") == ("registry.lab:5000/smoke", "1")
+
+
+def test_busybox_command_prints_what_hello_world_prints_first():
+    assert BUSYBOX_CMD[:2] == ["/bin/sh", "-c"]
+    assert BUSYBOX_CMD[2].startswith("echo Hello from Docker!")
