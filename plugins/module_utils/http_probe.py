@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import time
 import urllib.error
-import urllib.request
 import uuid
+
+from ansible.module_utils.urls import open_url
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 
@@ -33,7 +34,7 @@ def _host_port(client, container, port):
 
 def _get(url, timeout):
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # nosec - loopback only
+        with open_url(url, timeout=timeout, use_proxy=False) as response:  # loopback only
             return response.status, response.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode("utf-8", "replace")

@@ -80,8 +80,12 @@ def paths(directory, name):
                 cert=os.path.join(directory, name + ".crt"), key=os.path.join(directory, name + ".key"))
 
 
+def _load_key(data):
+    return serialization.load_pem_private_key(data, password=None)
+
+
 def read(files):
-    load_key = lambda data: serialization.load_pem_private_key(data, password=None)  # noqa: E731
+    load_key = _load_key
     return dict(ca_cert=_load(files["ca_cert"], x509.load_pem_x509_certificate),
                 ca_key=_load(files["ca_key"], load_key),
                 cert=_load(files["cert"], x509.load_pem_x509_certificate),

@@ -19,13 +19,15 @@ description:
     O(config_digest) to recreate the container when they change.
   - A small module for the few containers the roles run outside the swarm, not a replacement
     for C(community.docker.docker_container).
-author: swarmops maintainers
+author: swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: Before and after definition hash.
 options:

@@ -16,14 +16,16 @@ description:
     and removes the container in every case, like C(docker run -p 127.0.0.1:4000:80) followed by C(curl).
   - Leaves nothing behind, so it never reports a change.
   - The module must run on the engine's host (the published port is on that host's loopback).
-author: swarmops maintainers
+author: swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Runs nothing in check mode (the image may not be built yet).
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 options:
   image:

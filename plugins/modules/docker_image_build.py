@@ -27,14 +27,16 @@ description:
     C(PIP_CERT), C(REQUESTS_CA_BUNDLE), C(SSL_CERT_FILE), C(CURL_CA_BUNDLE), C(GIT_SSL_CAINFO),
     C(NODE_EXTRA_CA_CERTS) and C(CARGO_HTTP_CAINFO) point to it during C(RUN) steps. They are
     C(ARG)s, not C(ENV)s, so the running image does not use them."
-author: swarmops maintainers
+author: swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Computes the hash and asks the registry; builds, tags and pushes nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
     details: Before and after context hash and image id.
 options:

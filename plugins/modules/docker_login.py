@@ -17,14 +17,16 @@ description:
     password fails here, naming the registry and the user, and nothing is written.
   - Unchanged credentials change nothing and are not sent anywhere.
   - The password is never logged or returned.
-author: swarmops maintainers
+author: swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: Validates new credentials but writes nothing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 options:
   registry:

@@ -15,11 +15,13 @@ description:
   - A stored hash is kept while the given password still verifies against it, so unchanged
     credentials change nothing. With O(exclusive=true) users not listed are removed.
   - Passwords are never logged or returned.
-author: swarmops maintainers
+author: swarmops maintainers (@swarmops)
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 options:
   path:
@@ -31,7 +33,7 @@ options:
     type: list
     elements: dict
     required: true
-    options:
+    suboptions:
       name:
         description: The user name (no C(:)).
         type: str

@@ -18,11 +18,13 @@ description:
     (a new CA also means a new server certificate). The reasons are returned in RV(actions).
   - Meant for labs and private registries; uses the Python C(cryptography) package
     (no C(community.crypto) needed). Usually run on the controller (C(delegate_to=localhost)).
-author: swarmops maintainers
+author: swarmops maintainers (@swarmops)
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
 options:
   path:
