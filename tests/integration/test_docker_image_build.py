@@ -63,11 +63,14 @@ def test_build_is_idempotent_and_rebuilds_on_content_or_arg_change(ansible_modul
     assert forced["changed"] is True and forced["actions"] == ["build %s:latest" % name], out
 
 
-def test_tags_are_added_and_kept(ansible_module, engine, context):
+def test_tags_and_platform(ansible_module, engine, context):
     name = PREFIX + "-tags"
-    params = args(name, context, tag="1.0", tags=["latest", PREFIX + "-other/app:x"])
+    platform = "linux/" + engine.version()["Arch"]
+    params = args(name, context, tag="1.0", tags=["latest", PREFIX + "-other/app:x"], platform=platform)
     result, out = ansible_module("docker_image_build", params)
     assert result["changed"] is True, out
+    image = engine.inspect_image(name + ":1.0")
+    assert "%s/%s" % (image["Os"], image["Architecture"]) == platform
     ids = {ref: engine.inspect_image(ref)["Id"] for ref in result["references"]}
     assert set(ids) == {name + ":1.0", name + ":latest", PREFIX + "-other/app:x"}
     assert set(ids.values()) == {result["image_id"]}
