@@ -62,11 +62,10 @@ def deploy(client, params, check_mode=False):
     if check_mode or not plan.changed:
         return _result(plan, warnings, params)
 
-    since = stack_apply.now()
     warnings += stack_apply.apply_plan(client, plan, params.get("with_registry_auth", False),
                                        timeout=params.get("wait_timeout") or 120)
     if params.get("wait", True):
-        failed = stack_apply.wait_for(client, plan, params.get("wait_timeout") or 300, since)
+        failed = stack_apply.wait_for(client, plan, params.get("wait_timeout") or 300)
         if failed:
             rolled = stack_apply.rollback(client, plan, failed) if params.get("rollback") else []
             raise SwarmOpsError(_failure_message(failed, rolled), failures=failed, rollback=rolled,

@@ -11,7 +11,7 @@ it touched and rollback() undoes them after a failed wait.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import NAMESPACE_LABEL
@@ -179,11 +179,14 @@ def apply_plan(client, plan, with_registry_auth=False, timeout=120):
                     headers = _registry_headers(client, action["body"], with_registry_auth)
                     result = _post(client, "/services/create", action["body"], headers=headers)
                     action["id"] = result["ID"]
+                    action["since"] = _ts(client.inspect_service(result["ID"])["CreatedAt"])
                     warnings.extend(result.get("Warnings") or [])
             elif verb == "update":
                 _fill_ids(action["body"], plan.ids)
                 headers = _registry_headers(client, action["body"], with_registry_auth)
                 result = _update_service(client, action, headers)
+                # The manager's clock stamps tasks and update status; remember when it saw the update.
+                action["since"] = _ts(client.inspect_service(action["id"])["UpdatedAt"])
                 warnings.extend((result or {}).get("Warnings") or [])
             elif verb == "remove":
                 if not _remove(client, action, timeout):
@@ -207,8 +210,10 @@ def _ts(text):
 _FAILED = ("failed", "rejected", "orphaned")
 
 
-def _service_status(client, action, since, nodes):
-    """-> (done, failures) for one created/updated service."""
+def _service_status(client, action, nodes):
+    """-> (done, failures, fatal) for one created/updated service."""
+    # The manager stamps UpdateStatus.StartedAt a hair before the service's UpdatedAt.
+    since = action["since"] - timedelta(seconds=1)
     svc = client.inspect_service(action["id"])
     tasks = client.tasks(filters={"service": action["id"]})
     failures = []
@@ -221,7 +226,9 @@ def _service_status(client, action, since, nodes):
                              "error": status.get("Err") or status.get("Message")})
     update = svc.get("UpdateStatus") or {}
     started = _ts(update.get("StartedAt"))
-    if action["action"] == "update" and started and started >= since:
+    if action["action"] == "update" and action.get("rolling"):
+        if not started or started < since:
+            return False, failures, False  # the orchestrator has not picked the update up yet
         state = update.get("State")
         if state in ("paused", "rollback_started", "rollback_paused", "rollback_completed"):
             failures.append({"node": "-", "task": "-", "state": "update " + state,
@@ -242,7 +249,7 @@ def _service_status(client, action, since, nodes):
     return done, failures, False
 
 
-def wait_for(client, plan, timeout, since, poll=0.5):
+def wait_for(client, plan, timeout, poll=0.5):
     """Wait until the created/updated services run their new spec.
 
     Returns None on success, else a dict {service: [failures]} describing why not.
@@ -257,7 +264,7 @@ def wait_for(client, plan, timeout, since, poll=0.5):
     report = {}
     while pending:
         for name, action in list(pending.items()):
-            done, failures, fatal = _service_status(client, action, since, nodes)
+            done, failures, fatal = _service_status(client, action, nodes)
             report[name] = failures
             if done:
                 del pending[name]
@@ -298,7 +305,3 @@ def rollback(client, plan, failed):
             done.append({"name": action["name"], "rollback": "failed: %s" % exc})
     return done
 
-
-def now():
-    # Task and update timestamps come from the manager's clock; allow a little skew.
-    return datetime.fromtimestamp(time.time() - 1, timezone.utc)

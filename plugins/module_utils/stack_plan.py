@@ -283,8 +283,10 @@ def make_plan(desired, current, resolve_image="always", prune=False, digests=Non
             plan.add("service", name, "unchanged")
             continue
         spec["TaskTemplate"]["ForceUpdate"] = cur["Spec"].get("TaskTemplate", {}).get("ForceUpdate", 0)
+        # Only a changed task template makes the orchestrator replace tasks (a rolling update).
+        rolling = before.get("TaskTemplate") != after.get("TaskTemplate")
         plan.add("service", name, "update", id=cur["ID"], version=cur["Version"]["Index"], body=spec,
-                 before=before, after=after)
+                 before=before, after=after, rolling=rolling)
 
     for name, cur in sorted(current["services"].items()):
         if name in desired["services"]:

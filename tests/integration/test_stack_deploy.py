@@ -254,6 +254,8 @@ def test_changed_config_rolls_out_under_a_new_name(deploy, stacks, swarm, tmp_pa
     assert not result.get("failed"), out
     second = _stack_objects(swarm, stack)["configs"]
     assert len(second) == 1 and second != first
+    # wait (the default) returned only once the rolling update had completed
+    assert swarm.inspect_service(stack + "_app")["UpdateStatus"]["State"] == "completed"
     ref = service_spec(swarm, stack + "_app")["TaskTemplate"]["ContainerSpec"]["Configs"][0]
     assert ref["ConfigName"] == second[0] and ref["File"]["Name"] == "/app.conf"
     assert deploy(stack, compose)[0]["changed"] is False
