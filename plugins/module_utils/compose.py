@@ -794,6 +794,8 @@ def load(sources, env=None, project_dir=None):
         raise ComposeError(["compose: give at least one compose file or mapping"])
     env = dict(env or {})
     warnings, problems, files = [], [], []
+    if project_dir is None and isinstance(sources[0], dict):
+        project_dir = os.getcwd()
     for index, source in enumerate(sources):
         label, base_dir, data = _read_source(source, index, project_dir)
         if project_dir is None and index == 0:
@@ -866,6 +868,14 @@ def _ignored_warnings(files):
     return out
 
 
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_REF = re.compile(
+    r"^(?:[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?/)?"  # registry host[:port]/
+    r"%s(?:/%s)*"  # repository path
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"  # :tag
+    r"(?:@sha256:[0-9a-f]{64})?$" % (_COMPONENT, _COMPONENT))
+
+
 def _check_references(model, origin, env):
     problems = []
     for name, svc in sorted(model["services"].items()):
@@ -873,6 +883,8 @@ def _check_references(model, origin, env):
         path = "services.%s" % name
         if not svc.get("image"):
             problems.append("%s: %s.image: is required (no image specified)" % (where, path))
+        elif not _IMAGE_REF.match(svc["image"]):
+            problems.append("%s: %s.image: invalid image reference %r" % (where, path, svc["image"]))
         for net in svc.get("networks", {}):
             if net not in model["networks"] and net != "default":
                 problems.append("%s: %s.networks.%s: network is not declared in the top-level networks" % (where, path, net))

@@ -64,7 +64,7 @@ options:
   project_dir:
     description:
       - Directory relative compose paths, bind mounts, env_file and secret/config files are resolved against.
-        Defaults to the directory of the first compose file.
+        Defaults to the directory of the first compose file (the current directory when that is a mapping).
     type: path
   prune:
     description: Remove services of the stack that the compose files no longer define (and, with them, unused stack networks).

@@ -379,3 +379,21 @@ def test_secret_content_never_appears(deploy, stacks, swarm):
         assert not result.get("failed"), out
         assert SECRET_TEXT not in out and encoded not in out
     assert deploy(stack, compose, wait=False)[0]["changed"] is False
+
+
+def test_update_with_a_stale_version_is_retried(deploy, stacks, swarm):
+    """Someone updates the service between our read and our write: "update out of sequence" -> retry."""
+    from ansible_collections.swarmops.core.plugins.module_utils import compose, stack_convert
+
+    stack = stacks("seq")
+    data = {"services": {"app": {"image": APP, "deploy": {"replicas": 1}}}}
+    assert not deploy(stack, [data], wait=False)[0].get("failed")
+    data["services"]["app"]["deploy"]["replicas"] = 2
+    model, _ = compose.load([data])
+    plan = stack_plan.make_plan(stack_convert.build(stack, model), stack_apply.read_current(swarm, stack),
+                                resolve_image="never")
+    stale = [a for a in plan.actions if a["action"] == "update"][0]["version"]
+    cli("service", "update", "--detach", "--label-add", "sotest=bump", stack + "_app")
+    assert swarm.inspect_service(stack + "_app")["Version"]["Index"] > stale
+    stack_apply.apply_plan(swarm, plan)
+    assert service_spec(swarm, stack + "_app")["Mode"]["Replicated"]["Replicas"] == 2

@@ -244,7 +244,21 @@ BAD = [
     ("replicas with global", {"services": {"web": {"image": "x", "deploy": {"mode": "global", "replicas": 2}}}},
      "services.web.deploy.replicas: replicas can only be used"),
     ("unknown top-level", {"services": {}, "servics": {}}, "servics: unknown key"),
+    ("bad image", {"services": {"web": {"image": "Not An Image"}}}, "services.web.image: invalid image reference"),
 ]
+
+
+@pytest.mark.parametrize("image", [
+    "redis", "redis:7", "username/repo:tag", "dockersamples/visualizer:stable", "127.0.0.1:5000/app:1",
+    "registry.example.com/team/app_x-y:1.0", "app@sha256:" + "a" * 64, "localhost:5000/a/b/c:latest"])
+def test_valid_image_references(image):
+    load([{"services": {"web": {"image": image}}}])
+
+
+def test_inline_first_resolves_relative_paths_against_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model, _ = load([{"services": {"a": {"image": "x", "volumes": ["./d:/d"]}}}])
+    assert model["services"]["a"]["volumes"][0]["source"] == str(tmp_path / "d")
 
 
 @pytest.mark.parametrize("case, data, message", BAD, ids=[b[0] for b in BAD])
