@@ -304,4 +304,3 @@ def rollback(client, plan, failed):
         except APIError as exc:
             done.append({"name": action["name"], "rollback": "failed: %s" % exc})
     return done
-
