@@ -24,7 +24,8 @@ BIN = Path(sys.executable).parent
 class SshListener:
     """A 127.0.0.1 TCP server that greets like sshd; the 'forwarded port' of a simulated VM."""
 
-    def __init__(self):
+    def __init__(self, banner=b"SSH-2.0-OpenSSH_9.2p1 fake\r\n"):
+        self.banner = banner
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
@@ -42,7 +43,7 @@ class SshListener:
                 return
             self.connections += 1
             with conn:
-                conn.sendall(b"SSH-2.0-OpenSSH_9.2p1 fake\r\n")
+                conn.sendall(self.banner)
 
     def close(self):
         self.sock.close()

@@ -286,12 +286,14 @@ def test_name_clash_with_leftover_files(run, vbox, sshd):
 
 
 def test_wait_for_ssh_times_out(run, vbox):
-    closed = SshListener()
-    port = closed.port
-    closed.close()
-    result, out = run(name=NAME, ova=vbox.ova, ssh_port=port, wait_timeout=1)
+    not_ssh = SshListener(banner=b"HTTP/1.1 400 Bad Request\r\n\r\n")  # owned by the test: no race
+    try:
+        result, out = run(name=NAME, ova=vbox.ova, ssh_port=not_ssh.port, wait_timeout=1)
+    finally:
+        not_ssh.close()
     assert result.get("failed"), out
-    assert "waiting for SSH on 127.0.0.1:%d" % port in result["msg"]
+    assert "waiting for SSH on 127.0.0.1:%d: no SSH banner" % not_ssh.port in result["msg"]
+    assert vbox.vm(NAME)["state"] == "running"  # created and started; only the wait failed
 
 
 def test_bad_input_names_the_key(run, vbox):
