@@ -394,7 +394,7 @@ _PORT = re.compile(r"^(?:(?:\[?([0-9a-fA-F:.]*)\]?:)?(\d*(?:-\d+)?):)?(\d+(?:-\d
 
 
 def _range(text):
-    lo, _, hi = text.partition("-")
+    lo, dummy, hi = text.partition("-")
     lo, hi = int(lo), int(hi or lo)
     return list(range(lo, hi + 1))
 

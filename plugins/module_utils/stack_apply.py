@@ -21,7 +21,12 @@ try:
     from docker.errors import APIError, NotFound
 except ImportError:  # pragma: no cover - docker_common.connect reports the missing SDK
     docker_auth = None
-    APIError = NotFound = Exception
+
+    class APIError(Exception):  # type: ignore[no-redef]
+        pass
+
+    class NotFound(APIError):  # type: ignore[no-redef]
+        pass
 
 _OUT_OF_SEQUENCE = "update out of sequence"
 
@@ -202,7 +207,7 @@ def _ts(text):
     if not text:
         return None
     text = text.rstrip("Z")
-    main, _, frac = text.partition(".")
+    main, dummy, frac = text.partition(".")
     return datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(
         microsecond=int((frac + "000000")[:6]), tzinfo=timezone.utc)
 

@@ -51,7 +51,7 @@ def _same(value):
 def _hosts(value):
     out = []
     for entry in value:
-        host, _, ip = entry.partition(":")
+        host, dummy, ip = entry.partition(":")
         out.append("%s %s" % (ip, host))
     return out
 
@@ -168,7 +168,7 @@ def _capabilities(svc, spec):
 
 def _restart_fallback(restart):
     """The legacy service-level `restart:` key, used when deploy.restart_policy is absent."""
-    name, _, count = restart.partition(":")
+    name, dummy, count = restart.partition(":")
     policy = {"always": "any", "unless-stopped": "any", "on-failure": "on-failure"}.get(name)
     if policy is None:
         return None
@@ -258,10 +258,10 @@ def _mounts(stack, svc, volumes):
         out.append(mount)
     # Service-level `tmpfs:` (which docker stack deploy drops) becomes tmpfs mounts.
     for path in svc.get("tmpfs", []):
-        target, _, options = path.partition(":")
+        target, dummy, options = path.partition(":")
         mount = {"Type": "tmpfs", "Target": target}
         for opt in filter(None, options.split(",")):
-            key, _, val = opt.partition("=")
+            key, dummy, val = opt.partition("=")
             if key == "size":
                 mount.setdefault("TmpfsOptions", {})["SizeBytes"] = parse_size(val)
             elif key == "mode":

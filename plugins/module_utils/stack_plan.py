@@ -117,7 +117,7 @@ def normalize(spec, network_names=None):
     for path, default in DEFAULTS:
         _pop_path(spec, path, default)
     for path, key in _SORTED.items():
-        parent, _, leaf = path.rpartition(".")
+        parent, dummy, leaf = path.rpartition(".")
         holder = _node(spec, parent)
         if isinstance(holder, dict) and isinstance(holder.get(leaf), list):
             holder[leaf] = sorted(holder[leaf], key=key) if key else sorted(holder[leaf])
