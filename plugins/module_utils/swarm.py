@@ -128,8 +128,10 @@ def _set(spec, path, value):
 class Actual:
     """What the engine reports. ``tokens`` never goes into a result unless asked for."""
 
-    def __init__(self, info, swarm=None, node=None, nodes=None):
+    def __init__(self, info, swarm=None, node=None, nodes=None, swarm_error=None):
         sw = info.get("Swarm") or {}
+        # Set when a manager cannot read the swarm (no leader: quorum lost).
+        self.swarm_error = swarm_error
         self.state = sw.get("LocalNodeState") or "inactive"
         self.node_id = sw.get("NodeID") or None
         self.node_addr = sw.get("NodeAddr") or None
@@ -168,7 +170,10 @@ def read(client):
     info = client.info()
     sw = info.get("Swarm") or {}
     if sw.get("LocalNodeState") == "active" and sw.get("ControlAvailable"):
-        return Actual(info, client.inspect_swarm(), client.inspect_node(sw["NodeID"]), client.nodes())
+        try:
+            return Actual(info, client.inspect_swarm(), client.inspect_node(sw["NodeID"]), client.nodes())
+        except APIError as exc:
+            return Actual(info, swarm_error=str(getattr(exc, "explanation", None) or exc))
     return Actual(info)
 
 
@@ -243,7 +248,7 @@ class Plan:
         return {"before": self.before, "after": self.after}
 
 
-def _state_errors(actual, module_name):
+def _refuse_locked(actual, module_name):
     if actual.state == "locked":
         raise SwarmOpsError("The swarm on %s is locked (autolock): unlock it with the unlock key "
                             "(docker swarm unlock) before running %s." % (actual.hostname, module_name))
@@ -257,7 +262,7 @@ def diff_init(actual, desired, params):
             return Plan(before=before, after=before)
         return Plan([{"action": "leave", "force": True}], before, {"local_node_state": "inactive"})
 
-    _state_errors(actual, "swarm_init")
+    _refuse_locked(actual, "swarm_init")
     if actual.state in ("pending", "error"):
         raise SwarmOpsError(
             "%s is trying to join a swarm (state %s%s); leave it first (swarm_init state=absent) "
@@ -273,6 +278,10 @@ def diff_init(actual, desired, params):
         after.update((k, format_duration(v) if k in DURATIONS else v) for k, v in desired.items())
         return Plan([{"action": "init", "body": init_body(params, desired)}], before, after)
 
+    if actual.swarm_error and not params.get("force_new_cluster"):
+        raise SwarmOpsError(
+            "%s is a manager but cannot read its swarm (%s). If most managers are lost for good, "
+            "recover with force_new_cluster=true on this manager." % (actual.hostname, actual.swarm_error))
     actions, warnings = [], []
     after = dict(before)
     if params.get("force_new_cluster"):
@@ -361,7 +370,7 @@ def diff_join(actual, params, resolved):
 
     if not token_digest(params.get("join_token")):
         raise SwarmOpsError("join_token is not a swarm join token (expected SWMTKN-1-<digest>-<secret>).")
-    _state_errors(actual, "swarm_join")
+    _refuse_locked(actual, "swarm_join")
     after = {"local_node_state": "active", "role": params.get("role") or "(by token)",
              "managers": sorted(addr for _, addr in resolved)}
     warnings = []
@@ -463,20 +472,20 @@ def _post(client, path, body):
     client._raise_for_status(client._post_json(client._url(path), data=body))
 
 
-def probe_managers(resolved, timeout):
-    """TCP-connect to every manager address; the reachable ones, and why the others are not."""
+def probe_managers(addrs, timeout):
+    """TCP-connect to every manager 'ip:port'; the reachable ones, and why the others are not."""
     ok, problems = [], []
-    for given, addr in resolved:
+    for addr in addrs:
         host, port = split_addr(addr)
         try:
             with socket.create_connection((host, port), timeout=timeout):
                 ok.append(addr)
         except socket.timeout:
-            problems.append("%s (%s): no answer within %ss - a firewall dropping port %d?" % (given, addr, timeout, port))
+            problems.append("%s: no answer within %ss - a firewall dropping port %d?" % (addr, timeout, port))
         except ConnectionRefusedError:
-            problems.append("%s (%s): connection refused - no swarm manager listens on port %d there" % (given, addr, port))
+            problems.append("%s: connection refused - no swarm manager listens on port %d there" % (addr, port))
         except OSError as exc:
-            problems.append("%s (%s): %s - host down or no route to it" % (given, addr, exc.strerror or exc))
+            problems.append("%s: %s - host down or no route to it" % (addr, exc.strerror or exc))
     return ok, problems
 
 
@@ -544,7 +553,7 @@ def join(client, body, timeout, probe_timeout):
     addrs = body["RemoteAddrs"]
     problems = []
     if probe_timeout:
-        reachable, problems = probe_managers([(a, a) for a in addrs], probe_timeout)
+        reachable, problems = probe_managers(addrs, probe_timeout)
         if not reachable:
             raise SwarmOpsError("No swarm manager is reachable from this host: " + "; ".join(problems),
                                 unreachable=problems)

@@ -86,6 +86,10 @@ manager_addrs:
   returned: always
   type: list
   elements: str
+swarm_error:
+  description: Why a manager could not read its swarm (typically no leader, quorum lost); null otherwise.
+  returned: always
+  type: str
 nodes:
   description: One entry per node, as C(docker node ls) shows them (managers only, else empty).
   returned: always
@@ -153,7 +157,7 @@ def run(module):
     result = dict(
         changed=False, local_node_state=actual.state, role=actual.role, node_id=actual.node_id,
         hostname=actual.hostname, engine_version=actual.engine_version, swarm_id=actual.swarm_id,
-        manager_addrs=actual.manager_addrs,
+        manager_addrs=actual.manager_addrs, swarm_error=actual.swarm_error,
         nodes=sorted((swarm.node_summary(n) for n in actual.nodes), key=lambda n: n["hostname"]))
     if actual.is_manager and params["join_tokens"]:
         result["join_tokens"] = dict(worker=actual.tokens["Worker"], manager=actual.tokens["Manager"])

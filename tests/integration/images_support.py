@@ -26,6 +26,8 @@ def engine():
     for image in client.images(all=True):
         tags = image.get("RepoTags") or []
         labels = image.get("Labels") or {}
+        if REGISTRY_IMAGE + ":latest" in tags:
+            continue  # shared by the test modules; registry_image removes it at the end
         if any(PREFIX in t for t in tags) or labels.get("sotest") == PREFIX:
             try:
                 client.remove_image(image["Id"], force=True)
@@ -40,14 +42,24 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def registry(ansible_module, engine, debian_base_image, tmp_path_factory):
-    """A registry built from Debian's docker-registry, basic auth, plain HTTP on 127.0.0.1 only
-    (the engine treats 127.0.0.0/8 registries as insecure, so no certificate is needed)."""
+@pytest.fixture(scope="session")
+def registry_image(ansible_module, debian_base_image):
+    """The lab registry image (roles/registry/files/lab-image), built once per session."""
     result, out = ansible_module("docker_image_build", dict(
         name=REGISTRY_IMAGE, path=str(ROOT / "roles/registry/files/lab-image"),
         build_args=dict(BASE_IMAGE=debian_base_image), labels=dict(sotest=PREFIX)))
     assert not result.get("failed"), out
+    yield REGISTRY_IMAGE
+    try:
+        docker.APIClient(version="auto").remove_image(REGISTRY_IMAGE, force=True)
+    except docker.errors.NotFound:
+        pass
+
+
+@pytest.fixture(scope="module")
+def registry(ansible_module, engine, registry_image, tmp_path_factory):
+    """A registry built from Debian's docker-registry, basic auth, plain HTTP on 127.0.0.1 only
+    (the engine treats 127.0.0.0/8 registries as insecure, so no certificate is needed)."""
     auth_dir = tmp_path_factory.mktemp("registry-auth")
     (auth_dir / "htpasswd").write_text(
         "%s:%s\n" % (USER, bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=10)).decode()))

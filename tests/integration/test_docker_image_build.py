@@ -6,7 +6,7 @@ import shutil
 
 import docker
 import pytest
-from images_support import PASSWORD, PREFIX, USER, engine, registry  # noqa: F401 - fixtures
+from images_support import PASSWORD, PREFIX, USER, engine, registry, registry_image  # noqa: F401 - fixtures
 
 
 @pytest.fixture

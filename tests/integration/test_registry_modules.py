@@ -8,7 +8,7 @@ import ssl
 
 import bcrypt
 import pytest
-from images_support import PASSWORD, PREFIX, REGISTRY_IMAGE, USER, engine, registry  # noqa: F401 - fixtures
+from images_support import PASSWORD, PREFIX, REGISTRY_IMAGE, USER, engine, registry, registry_image  # noqa: F401 - fixtures
 
 
 def test_tls_certificate_issues_keeps_and_reissues(ansible_module, tmp_path):

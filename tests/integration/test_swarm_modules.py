@@ -1,12 +1,11 @@
 """swarm_init, swarm_join, swarm_info and swarm_node against private engines in netns.
 
 Every module call runs inside the target engine's network namespace (see sandbox_engine),
-like a module on a real node. Every call at -vvv is checked for the join tokens.
+like a module on a real node. The output of the calls made at -vvv is searched for the join tokens.
 """
 
 from __future__ import annotations
 
-import pytest
 
 from sandbox_engine import sandbox_engines  # noqa: F401  (pytest fixture)
 

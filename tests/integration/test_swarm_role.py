@@ -150,6 +150,7 @@ def test_three_managers_keep_accepting_service_updates_when_one_fails(sandbox_en
 
     # Zero replicas: a service spec the raft store must accept, without any task or image pull.
     client = engines[0].client()
+    swarm_id = client.inspect_swarm()["ID"]
     service = client.create_service({"ContainerSpec": {"Image": "sotest-swarm-none:1"}}, name="sotest-swarm-svc",
                                     mode={"Replicated": {"Replicas": 0}})
     net.stop(2)
@@ -165,3 +166,13 @@ def test_three_managers_keep_accepting_service_updates_when_one_fails(sandbox_en
     with pytest.raises(docker.errors.APIError, match="leader|quorum|deadline|context"):
         client.update_service(service["ID"], version, {"ContainerSpec": {"Image": "sotest-swarm-none:3"}},
                               name="sotest-swarm-svc", mode={"Replicated": {"Replicas": 0}})
+
+    # Recovery: swarm_init refuses with a clear message, then force_new_cluster makes e0 the
+    # single manager of the same swarm, which accepts the update again.
+    result, out = engines[0].run("swarm_init", {})
+    assert result.get("failed") and "force_new_cluster=true" in result["msg"], out
+    result, out = engines[0].run("swarm_init", {"force_new_cluster": True})
+    assert result["changed"] and result["actions"] == ["force_new_cluster"], out
+    client.update_service(service["ID"], version, {"ContainerSpec": {"Image": "sotest-swarm-none:3"}},
+                          name="sotest-swarm-svc", mode={"Replicated": {"Replicas": 0}})
+    assert client.inspect_swarm()["ID"] == swarm_id

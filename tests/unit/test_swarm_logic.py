@@ -229,3 +229,12 @@ def test_node_summary_is_a_docker_node_ls_row():
     assert (row["hostname"], row["status"], row["availability"], row["manager_status"], row["engine_version"]) == \
         ("w1", "Ready", "Active", "Leader", "20.10")
     assert swarm.node_summary(node())["manager_status"] == ""
+
+
+def test_manager_without_quorum_is_told_about_force_new_cluster():
+    actual = swarm.Actual(info("active", True, remote=["10.0.0.5:2377", "10.0.0.6:2377"]), swarm_error="no leader")
+    with pytest.raises(SwarmOpsError, match="cannot read its swarm.*force_new_cluster=true"):
+        swarm.diff_init(actual, {}, params())
+    assert swarm.diff_init(actual, {}, params(force_new_cluster=True)).summary == ["force_new_cluster"]
+    assert swarm.diff_join(actual, params(state="absent", force=True), []).summary == ["leave"]
+    assert not swarm.diff_join(actual, params(), resolved("10.0.0.6"))
