@@ -51,7 +51,7 @@ def deploy(client, params, check_mode=False):
         digests, digest_warnings = stack_apply.resolve_digests(client, images)
     try:
         plan = stack_plan.make_plan(desired, current, params.get("resolve_image", "always"),
-                                    params.get("prune", False), digests)
+                                    params.get("prune", False), digests, client.api_version)
     except stack_plan.PlanError as exc:
         raise SwarmOpsError(str(exc))
     warnings += plan.warnings

@@ -53,7 +53,18 @@ _SORTED = {
                                      p.get("PublishMode", "")),
 }
 
-KIND_ORDER = ("network", "secret", "config", "service")
+# Fields an older engine silently drops; sending them anyway would show a change on every run.
+API_FIELDS = (
+    ("TaskTemplate.ContainerSpec.Init", (1, 37)),
+    ("TaskTemplate.ContainerSpec.Sysctls", (1, 40)),
+    ("TaskTemplate.Placement.MaxReplicas", (1, 40)),
+    ("TaskTemplate.ContainerSpec.CapabilityAdd", (1, 41)),
+    ("TaskTemplate.ContainerSpec.CapabilityDrop", (1, 41)),
+    ("TaskTemplate.ContainerSpec.Ulimits", (1, 41)),
+    ("TaskTemplate.Resources.Limits.Pids", (1, 41)),
+    ("TaskTemplate.ContainerSpec.Healthcheck.StartInterval", (1, 44)),
+    ("TaskTemplate.ContainerSpec.OomScoreAdj", (1, 46)),
+)
 
 
 class PlanError(Exception):
@@ -237,7 +248,26 @@ def _referenced(specs, field, key):
     return names
 
 
-def make_plan(desired, current, resolve_image="always", prune=False, digests=None):
+def _api_tuple(version):
+    try:
+        return tuple(int(part) for part in str(version).split(".")[:2])
+    except ValueError:
+        return (99, 0)
+
+
+def drop_unsupported(spec, api_version, warnings):
+    """Remove fields the engine's API version does not know, with a warning naming them."""
+    have = _api_tuple(api_version)
+    for path, needed in API_FIELDS:
+        parent, dummy, leaf = path.rpartition(".")
+        holder = _node(spec, parent)
+        if have < needed and isinstance(holder, dict) and leaf in holder:
+            del holder[leaf]
+            warnings.append("%s: %s needs Engine API %d.%d or later; this engine speaks %s and ignores it"
+                            % (spec["Name"], path, needed[0], needed[1], api_version))
+
+
+def make_plan(desired, current, resolve_image="always", prune=False, digests=None, api_version=None):
     """desired: stack_convert.build(); current: the stack's objects as read from the engine."""
     plan = Plan()
     plan.ids = {"secret": {n: o["ID"] for n, o in current["all_secrets"].items()},
@@ -270,6 +300,8 @@ def make_plan(desired, current, resolve_image="always", prune=False, digests=Non
     kept_specs = []
     for name, spec in sorted(desired["services"].items()):
         spec = copy.deepcopy(spec)
+        if api_version:
+            drop_unsupported(spec, api_version, plan.warnings)
         _rename_refs(spec, renames)
         cur = current["services"].get(name)
         _resolve_image(spec, cur, resolve_image, digests)

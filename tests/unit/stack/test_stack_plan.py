@@ -245,3 +245,17 @@ def test_removal_order():
     plan = removal_plan(current)
     assert [(a["kind"], a["action"]) for a in plan.actions] == [
         ("service", "remove"), ("config", "remove"), ("network", "remove")]
+
+
+def test_fields_an_older_engine_drops_are_not_sent_and_warned_about():
+    data = {"services": {"a": {"image": "x", "oom_score_adj": 100, "cap_add": ["NET_ADMIN"],
+                               "healthcheck": {"test": "true", "start_interval": "1s"}}}}
+    desired = desired_of(data)
+    plan = make_plan(desired, empty_current(), api_version="1.41")
+    body = [a for a in plan.actions if a["kind"] == "service"][0]["body"]
+    cs = body["TaskTemplate"]["ContainerSpec"]
+    assert "OomScoreAdj" not in cs and "StartInterval" not in cs["Healthcheck"]
+    assert cs["CapabilityAdd"] == ["CAP_NET_ADMIN"]
+    assert len(plan.warnings) == 2 and "OomScoreAdj needs Engine API 1.46" in plan.warnings[1]
+    newer = make_plan(desired, empty_current(), api_version="1.47")
+    assert newer.warnings == []
