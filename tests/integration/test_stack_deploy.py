@@ -21,6 +21,7 @@ import yaml
 docker = pytest.importorskip("docker")
 
 from ansible_collections.swarmops.core.plugins.module_utils import stack_apply, stack_plan  # noqa: E402
+from ansible_collections.swarmops.core.plugins.module_utils.stack import deploy as stack_deploy  # noqa: E402
 
 STACKS = Path(__file__).resolve().parent.parent / "stacks"
 APP = "sotest-stack/app:1"
@@ -223,6 +224,10 @@ def test_cli_and_module_produce_equal_service_specs(compose_file, deploy, stacks
     assert result["changed"] and not result.get("failed"), out
     by_module = _normalized_specs(swarm, mod_stack)
     assert by_cli and by_module == by_cli
+    # and a second deploy of the same file changes nothing (module_utils entry point, in-process)
+    again = stack_deploy(swarm, {"name": mod_stack, "compose": [path], "env": deploy.env(), "wait": False,
+                                 "resolve_image": "never"})
+    assert again["changed"] is False, changes(again)
 
 
 # ---------------------------------------------------------------- configs, prune, wait, rollback, absent
