@@ -402,3 +402,32 @@ def test_update_with_a_stale_version_is_retried(deploy, stacks, swarm):
     assert swarm.inspect_service(stack + "_app")["Version"]["Index"] > stale
     stack_apply.apply_plan(swarm, plan)
     assert service_spec(swarm, stack + "_app")["Mode"]["Replicated"]["Replicas"] == 2
+
+
+def test_external_network_is_used_not_managed(deploy, stacks, swarm):
+    stack = stacks("ext")
+    net = "sotest-stack-extnet"
+    data = {"services": {"app": {"image": "${APP_IMAGE}", "networks": ["shared"]}},
+            "networks": {"shared": {"external": True, "name": net}}}
+    result, out = deploy(stack, [data], wait=False)
+    assert result.get("failed") and "network '%s' is declared as external, but could not be found" % net in \
+        result["msg"], out
+    assert not any(_stack_objects(swarm, stack).values())
+
+    swarm.create_network(net, driver="overlay", scope="swarm")
+    try:
+        result, out = deploy(stack, [data], wait=False)
+        assert not result.get("failed"), out
+        assert [a["kind"] for a in result["actions"]] == ["service"]
+        target = service_spec(swarm, stack + "_app")["TaskTemplate"]["Networks"][0]["Target"]
+        assert target == swarm.inspect_network(net)["Id"]
+        assert deploy(stack, [data], wait=False)[0]["changed"] is False
+        remove_stack(swarm, stack)
+        swarm.inspect_network(net)  # still there: not part of the stack
+    finally:
+        for _ in range(60):
+            try:
+                swarm.remove_network(net)
+                break
+            except docker.errors.APIError:
+                time.sleep(0.5)
