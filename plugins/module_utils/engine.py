@@ -135,6 +135,14 @@ def ensure_image(client, image, source, busybox_path, check_mode):
     return "imported"
 
 
+def command_for(client, image, command, source):
+    """The given command, else the image's own; a busybox import without one gets BUSYBOX_CMD."""
+    if command or source != "busybox":
+        return command
+    config = client.inspect_image(image).get("Config") or {}
+    return [] if config.get("Cmd") or config.get("Entrypoint") else list(BUSYBOX_CMD)
+
+
 def run_once(client, image, command, timeout):
     """Run a throwaway container (no network), return (exit code, output); always remove it."""
     name = "swarmops-smoke-%s" % uuid.uuid4().hex[:10]

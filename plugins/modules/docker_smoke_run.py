@@ -107,7 +107,7 @@ from ansible_collections.swarmops.core.plugins.module_utils.docker_common import
     connect,
     run_module,
 )
-from ansible_collections.swarmops.core.plugins.module_utils.engine import ensure_image, run_once
+from ansible_collections.swarmops.core.plugins.module_utils.engine import command_for, ensure_image, run_once
 
 
 def run(module):
@@ -117,7 +117,8 @@ def run(module):
     result = dict(changed=how != "present", image=params["image"], how=how, ran=False)
     if module.check_mode:
         return result
-    code, output = run_once(client, params["image"], params["command"], params["run_timeout"])
+    command = command_for(client, params["image"], params["command"], params["source"])
+    code, output = run_once(client, params["image"], command, params["run_timeout"])
     result.update(ran=True, exit_code=code, output=output)
     if code != 0:
         raise SwarmOpsError("The container from %s exited with %s." % (params["image"], code), **result)

@@ -147,3 +147,13 @@ def test_smoke_run_fails_on_bad_exit_or_output(ansible_module, static_busybox, s
 def test_smoke_run_absent_image_with_source_present_fails(ansible_module):
     result, out = ansible_module("docker_smoke_run", {"image": "detest/absent:never", "source": "present"})
     assert result.get("failed") is True and "detest/absent:never is not present" in result["msg"], out
+
+
+def test_smoke_run_gives_an_older_busybox_import_without_command_one(ansible_module, static_busybox, smoke_image):
+    from ansible_collections.swarmops.core.plugins.module_utils.engine import busybox_rootfs
+
+    with open(static_busybox, "rb") as handle:
+        docker.APIClient().import_image_from_data(busybox_rootfs(handle.read()), repository="detest/smoke", tag="busybox")
+    result, out = ansible_module("docker_smoke_run", {"image": smoke_image, "source": "busybox",
+                                                      "expect": "Hello from Docker!"})
+    assert result["changed"] is False and result["exit_code"] == 0, out
