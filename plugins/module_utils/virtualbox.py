@@ -37,7 +37,6 @@ SEED_CONTROLLER = "swarmops-seed"
 SSH_RULE = "ssh"
 HOSTONLY_IP_PROPERTY = "/VirtualBox/GuestInfo/Net/1/V4/IP"  # Net/0 is the NAT NIC
 RUNNING_STATES = ("running", "paused", "starting", "restoring")
-SETTINGS = ("cpus", "memory", "ssh_port", "nic1", "nic2", "hostonly_adapter")
 
 
 class VBoxManage:
@@ -109,7 +108,7 @@ def parse_value(text):
     return match.group(1).strip() if match else None
 
 
-def vm_facts(info, seed_iso=None):
+def vm_facts(info):
     """The settings this module manages, read from parsed showvminfo output."""
     forwards = [value for key, value in info.items() if key.startswith("Forwarding(")]
     ssh_port = None
@@ -340,62 +339,79 @@ def free_loopback_port(taken):
 
 # --------------------------------------------------------------------------- apply
 
+LOCK_HINT = " (is the VM open in the VirtualBox GUI or another VBoxManage session?)"
+
+
 def apply(vbox, plan, params, adapter):
-    name = params["name"]
-    lock_hint = (" (is the VM open in the VirtualBox GUI or another VBoxManage session?)")
+    """Carry out the plan's actions in order; returns the host-only adapter (created or found)."""
+    ctx = dict(adapter=adapter)
     for step in plan.actions:
-        action = step["action"]
-        if action == "create_hostonlyif":
-            out = vbox("hostonlyif", "create")
-            match = re.search(r"Interface '([^']+)' was successfully created", out)
-            if not match:
-                raise SwarmOpsError("VBoxManage hostonlyif create did not name the new interface: %s" % out)
-            adapter = match.group(1)
-            vbox("hostonlyif", "ipconfig", adapter, "--ip", step["ip"], "--netmask", step["netmask"])
-        elif action in ("add_dhcpserver", "modify_dhcpserver"):
-            vbox("dhcpserver", action.split("_")[0], "--interface=" + adapter, "--server-ip=" + step["server_ip"],
-                 "--netmask=" + step["netmask"], "--lower-ip=" + step["lower"], "--upper-ip=" + step["upper"],
-                 "--enable")
-        elif action == "create":
-            create(vbox, params)
-        elif action == "modify":
-            settings = dict(step["settings"], hostonly_adapter=adapter)
-            args = ["modifyvm", name]
-            for key in ("cpus", "memory"):
-                if key in step["settings"]:
-                    args += ["--" + key, str(settings[key])]
-            if "nic1" in step["settings"]:
-                args += ["--nic1", "nat"]
-            if "nic2" in step["settings"] or "hostonly_adapter" in step["settings"]:
-                args += ["--nic2", "hostonly", "--hostonlyadapter2", adapter]
-            if "ssh_port" in step["settings"]:
-                actual_port = vm_facts(parse_machinereadable(vbox("showvminfo", name, "--machinereadable")))["ssh_port"]
-                if actual_port is not None:
-                    args += ["--natpf1", "delete " + SSH_RULE]
-                args += ["--natpf1", "%s,tcp,127.0.0.1,%d,,22" % (SSH_RULE, settings["ssh_port"])]
-            if len(args) > 2:
-                vbox(*args, hint=lock_hint)
-        elif action == "resize":
-            actual, _ = read_vm(vbox, name)
-            vbox("modifymedium", "disk", actual["disk"], "--resize", str(step["size"]))
-        elif action == "seed":
-            attach_seed(vbox, params)
-        elif action == "start":
-            vbox("startvm", name, "--type", "headless", hint=lock_hint)
-        elif action == "stop":
-            stop(vbox, name, params["stop_timeout"])
-        elif action == "poweroff":
-            vbox("controlvm", name, "poweroff")
-        elif action == "unregister":
-            actual, _ = read_vm(vbox, name)
-            vbox("unregistervm", name, "--delete", hint=lock_hint)
-            seed = seed_path(actual["cfg_file"], name)
-            if os.path.exists(seed):
-                os.remove(seed)
-                folder = os.path.dirname(seed)
-                if not os.listdir(folder):
-                    os.rmdir(folder)
-    return adapter
+        STEPS[step["action"]](vbox, params, step, ctx)
+    return ctx["adapter"]
+
+
+def _create_hostonlyif(vbox, params, step, ctx):
+    out = vbox("hostonlyif", "create")
+    match = re.search(r"Interface '([^']+)' was successfully created", out)
+    if not match:
+        raise SwarmOpsError("VBoxManage hostonlyif create did not name the new interface: %s" % out)
+    ctx["adapter"] = match.group(1)
+    vbox("hostonlyif", "ipconfig", ctx["adapter"], "--ip", step["ip"], "--netmask", step["netmask"])
+
+
+def _dhcpserver(vbox, params, step, ctx):
+    vbox("dhcpserver", step["action"].split("_")[0], "--interface=" + ctx["adapter"],
+         "--server-ip=" + step["server_ip"], "--netmask=" + step["netmask"],
+         "--lower-ip=" + step["lower"], "--upper-ip=" + step["upper"], "--enable")
+
+
+def _modify(vbox, params, step, ctx):
+    name, settings = params["name"], step["settings"]
+    args = []
+    for key in ("cpus", "memory"):
+        if key in settings:
+            args += ["--" + key, str(settings[key])]
+    if "nic1" in settings:
+        args += ["--nic1", "nat"]
+    if "nic2" in settings or "hostonly_adapter" in settings:
+        args += ["--nic2", "hostonly", "--hostonlyadapter2", ctx["adapter"]]
+    if "ssh_port" in settings:
+        if vm_facts(parse_machinereadable(vbox("showvminfo", name, "--machinereadable")))["ssh_port"] is not None:
+            args += ["--natpf1", "delete " + SSH_RULE]
+        args += ["--natpf1", "%s,tcp,127.0.0.1,%d,,22" % (SSH_RULE, settings["ssh_port"])]
+    if args:
+        vbox("modifyvm", name, *args, hint=LOCK_HINT)
+
+
+def _resize(vbox, params, step, ctx):
+    actual, _ = read_vm(vbox, params["name"])
+    vbox("modifymedium", "disk", actual["disk"], "--resize", str(step["size"]))
+
+
+def _unregister(vbox, params, step, ctx):
+    name = params["name"]
+    actual, _ = read_vm(vbox, name)
+    vbox("unregistervm", name, "--delete", hint=LOCK_HINT)
+    seed = seed_path(actual["cfg_file"], name)
+    if os.path.exists(seed):
+        os.remove(seed)
+        if not os.listdir(os.path.dirname(seed)):
+            os.rmdir(os.path.dirname(seed))
+
+
+STEPS = {
+    "create_hostonlyif": _create_hostonlyif,
+    "add_dhcpserver": _dhcpserver,
+    "modify_dhcpserver": _dhcpserver,
+    "create": lambda vbox, params, step, ctx: create(vbox, params),
+    "modify": _modify,
+    "resize": _resize,
+    "seed": lambda vbox, params, step, ctx: attach_seed(vbox, params),
+    "start": lambda vbox, params, step, ctx: vbox("startvm", params["name"], "--type", "headless", hint=LOCK_HINT),
+    "stop": lambda vbox, params, step, ctx: stop(vbox, params["name"], params["stop_timeout"]),
+    "poweroff": lambda vbox, params, step, ctx: vbox("controlvm", params["name"], "poweroff"),
+    "unregister": _unregister,
+}
 
 
 def create(vbox, params):
