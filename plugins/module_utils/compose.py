@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 
 try:
     import yaml
-except ImportError:  # pragma: no cover - PyYAML ships with ansible-core
+except ImportError:  # pragma: no cover - absent on targets without python3-yaml
     yaml = None
 
 
@@ -734,6 +734,9 @@ def _read_source(source, index, project_dir):
     if not isinstance(source, str):
         raise ComposeError(["compose[%d]: must be a file path or a mapping, got %s" % (index, _type_name(source))])
     path = source if os.path.isabs(source) or not project_dir else os.path.join(project_dir, source)
+    if yaml is None:
+        raise ComposeError(["%s: reading compose files needs PyYAML on the host the module runs on "
+                            "(apt-get install python3-yaml, or pip install pyyaml)" % source])
     try:
         with open(path, "rb") as fh:
             data = yaml.safe_load(fh)
