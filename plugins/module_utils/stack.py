@@ -41,6 +41,9 @@ def deploy(client, params, check_mode=False):
     except compose.ComposeError as exc:
         raise SwarmOpsError("Invalid compose input: " + "; ".join(exc.problems), problems=exc.problems)
     warnings += load_warnings
+    problems = stack_convert.name_problems(stack, model)
+    if problems:
+        raise SwarmOpsError("Invalid compose input: " + "; ".join(problems), problems=problems)
     desired = stack_convert.build(stack, model, env)
 
     _swarm_manager(client)

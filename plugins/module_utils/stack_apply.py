@@ -158,6 +158,20 @@ def _fill_ids(spec, ids):
             ref[kind.capitalize() + "ID"] = ids[kind][name]
 
 
+def _wait_tasks_gone(client, service_ids, deadline):
+    """Wait until the tasks of removed services are gone.
+
+    The engine lets a network be removed while those tasks are still shutting down,
+    and then never releases their addresses (moby/moby#37338: `docker stack rm`
+    slowly exhausts the ingress network this way).
+    """
+    pending = set(service_ids)
+    while time.monotonic() < deadline:
+        if not any(task.get("ServiceID") in pending for task in client.tasks()):
+            return
+        time.sleep(0.5)
+
+
 def _wait_gone(client, network_id, deadline):
     """Swarm networks linger until their last task has let go; wait so a redeploy can reuse the name."""
     while time.monotonic() < deadline:
@@ -170,9 +184,12 @@ def _wait_gone(client, network_id, deadline):
 
 def apply_plan(client, plan, with_registry_auth=False, timeout=120):
     """Carry out the plan's actions in order. Returns warnings from the engine."""
-    warnings = []
+    warnings, removed_services = [], []
     for action in plan.actions:
         kind, verb, name = action["kind"], action["action"], action["name"]
+        if kind == "network" and verb == "remove" and removed_services:
+            _wait_tasks_gone(client, removed_services, time.monotonic() + timeout)
+            removed_services = []
         try:
             if verb == "create":
                 if kind == "network":
@@ -194,6 +211,8 @@ def apply_plan(client, plan, with_registry_auth=False, timeout=120):
                 action["since"] = _ts(client.inspect_service(action["id"])["UpdatedAt"])
                 warnings.extend((result or {}).get("Warnings") or [])
             elif verb == "remove":
+                if kind == "service":
+                    removed_services.append(action["id"])
                 if not _remove(client, action, timeout):
                     warnings.append("%s %s is still in use; it will be removed by a later run" % (kind, name))
         except APIError as exc:

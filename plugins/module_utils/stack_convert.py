@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 
 from ansible_collections.swarmops.core.plugins.module_utils.compose import parse_size
 
@@ -384,6 +385,24 @@ def file_objects(stack, kind, entries, env):
         out[key] = {"name": spec["Name"], "external": False, "spec": spec, "hash": digest,
                     "plain_name": scope(stack, key), "explicit_name": bool(entry.get("name"))}
     return out
+
+
+_SWARM_NAME = re.compile(r"^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$")
+
+
+def name_problems(stack, model):
+    """Names the engine would reject half-way through a deploy, found up front."""
+    problems = []
+    if not stack or not _SWARM_NAME.match(stack):
+        problems.append("name: invalid stack name %r (letters, digits, '-' and '_'; start and end "
+                        "with a letter or digit)" % stack)
+        return problems
+    for key in sorted(model["services"]):
+        name = scope(stack, key)
+        if not _SWARM_NAME.match(name) or len(name) > 63:
+            problems.append("%s: services.%s: the service name %r is invalid for swarm (at most 63 letters, "
+                            "digits, '-' and '_')" % (model["origin"].get("services." + key, "compose"), key, name))
+    return problems
 
 
 def build(stack, model, env=None):

@@ -75,8 +75,12 @@ def _stack_objects(client, stack):
 
 
 def remove_stack(client, stack):
-    """docker stack rm, then wait until the networks are really gone (they linger briefly)."""
-    subprocess.run(["docker", "stack", "rm", stack], capture_output=True)
+    """Remove a stack with stack_deploy state=absent and check that nothing is left.
+
+    Not `docker stack rm`: it removes networks while tasks still stop, which leaks
+    their ingress addresses (moby/moby#37338) until the ingress pool is exhausted.
+    """
+    stack_deploy(client, {"name": stack, "state": "absent", "wait_timeout": 120})
     for _ in range(120):
         if not any(_stack_objects(client, stack).values()):
             return

@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from ansible_collections.swarmops.core.plugins.module_utils.compose import load
-from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import build
+from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import build, name_problems
 
 NS = "com.docker.stack.namespace"
 
@@ -220,3 +220,20 @@ def test_changed_content_changes_the_name(tmp_path):
     first = convert({"configs": ["c"]}, top)["configs"]["c"]["name"]
     path.write_text("two")
     assert convert({"configs": ["c"]}, top)["configs"]["c"]["name"] != first
+
+
+@pytest.mark.parametrize("stack, service, problem", [
+    ("getstartedlab", "web", None),
+    ("my_stack-1", "db_2", None),
+    ("bad stack", "web", "invalid stack name"),
+    ("", "web", "invalid stack name"),
+    ("st", "x" * 70, "is invalid for swarm"),
+    ("st", "web.1", "is invalid for swarm"),
+])
+def test_names_the_engine_would_reject(stack, service, problem):
+    model, _ = load([{"services": {service: {"image": "x"}}}])
+    problems = name_problems(stack, model)
+    if problem is None:
+        assert problems == []
+    else:
+        assert len(problems) == 1 and problem in problems[0]
