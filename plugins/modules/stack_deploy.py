@@ -97,7 +97,8 @@ options:
     type: bool
     default: false
 requirements:
-  - docker (Python SDK) >= 5
+  - docker (Python SDK) >= 5, on the host the module runs on
+  - PyYAML on that host, to read compose files (inline mappings do not need it)
 notes:
   - Volumes are created by the engine when tasks start (as with the CLI); they are never removed.
   - Service-level C(tmpfs) becomes tmpfs mounts (docker stack deploy drops it).
