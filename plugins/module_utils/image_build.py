@@ -148,9 +148,11 @@ def load_context(path, dockerfile, ca_certificates):
         extra.append((SENT_CA_BUNDLE, "".join(bundle)))
         dockerfile_text = inject_ca(dockerfile_text)
     extra.append((SENT_DOCKERFILE, dockerfile_text))
-    # The daemon drops the Dockerfile named in .dockerignore from the context,
-    # so our generated Dockerfile never reaches COPY . (as the SDK does for it).
-    extra.append((".dockerignore", "\n".join(ignore + [SENT_DOCKERFILE]) + "\n"))
+    # The daemon drops the Dockerfile and .dockerignore from the context when
+    # .dockerignore names them, so neither of our generated files reaches COPY .
+    # (the SDK does the same for a Dockerfile outside the context).
+    own = [SENT_DOCKERFILE] + ([] if os.path.exists(os.path.join(root, ".dockerignore")) else [".dockerignore"])
+    extra.append((".dockerignore", "\n".join(ignore + own) + "\n"))
     return dict(root=root, files=files, extra_files=extra, ignore=ignore)
 
 

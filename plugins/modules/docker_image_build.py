@@ -26,7 +26,8 @@ description:
     (after each C(FROM)) as C(/usr/local/share/swarmops/build-ca.crt); the build arguments
     C(PIP_CERT), C(REQUESTS_CA_BUNDLE), C(SSL_CERT_FILE), C(CURL_CA_BUNDLE), C(GIT_SSL_CAINFO),
     C(NODE_EXTRA_CA_CERTS) and C(CARGO_HTTP_CAINFO) point to it during C(RUN) steps. They are
-    C(ARG)s, not C(ENV)s, so the running image does not use them."
+    C(ARG)s, not C(ENV)s, so the running image does not use them. A C(COPY .) also copies
+    C(.swarmops-build-ca.crt)."
 author: swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker

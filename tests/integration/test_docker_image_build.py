@@ -121,6 +121,14 @@ def test_ca_certificates_reach_run_steps_but_not_the_image_config(ansible_module
     listing = docker.from_env().containers.run(name, ["ls", "-A", "/app"], remove=True).decode().split()
     assert ".swarmops.Dockerfile" not in listing and "app.txt" in listing and "scratch.log" not in listing
 
+    # Without a .dockerignore of the user's, none of the generated files but the CA bundle reach COPY .
+    (context / ".dockerignore").unlink()
+    (context / "scratch.log").unlink()
+    result, out = ansible_module("docker_image_build", args(name, context, ca_certificates=[str(ca)]))
+    assert result["changed"] is True, out
+    listing = docker.from_env().containers.run(name, ["ls", "-A", "/app"], remove=True).decode().split()
+    assert sorted(listing) == [".swarmops-build-ca.crt", "Dockerfile", "app.txt"]
+
 
 # ------------------------------------------------------------------ push
 

@@ -160,6 +160,12 @@ def test_sent_dockerignore_drops_only_the_generated_dockerfile(ctx):
     assert extra[ib.SENT_DOCKERFILE] == "FROM base\nCOPY . /app\n"
 
 
+def test_sent_dockerignore_without_a_user_file_drops_itself(tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM base\n")
+    extra = dict(ib.load_context(str(tmp_path), "Dockerfile", None)["extra_files"])
+    assert extra[".dockerignore"].splitlines() == [ib.SENT_DOCKERFILE, ".dockerignore"]
+
+
 def test_inject_ca_after_every_from_and_as_args_only():
     text = "ARG BASE=x\nFROM ${BASE} AS build\nRUN make\nfrom scratch\nCOPY --from=build /a /a\n"
     out = ib.inject_ca(text).splitlines()
