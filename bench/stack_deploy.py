@@ -125,8 +125,8 @@ def main():
         print()
         print("No-op redeploy of the part-5 stack (3 services, 1 network), %d rounds, load average %.1f"
               % (args.repetitions, os.getloadavg()[0]))
-        header = "%-32s %8s %8s %8s  %-14s %s" % ("method", "min s", "median s", "max s", "rounds w/ writes",
-                                                    "changed")
+        columns = ("method", "min s", "median s", "max s", "rounds w/ writes", "changed")
+        header = "%-32s %8s %8s %8s  %-14s %s" % columns
         print(header)
         print("-" * len(header))
         for name, _ in methods:

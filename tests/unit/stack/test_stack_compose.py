@@ -122,8 +122,8 @@ def test_bad_ports(spec):
     ("/a:/b:rw,rshared", {"type": "bind", "source": "/a", "target": "/b", "read_only": False,
                           "bind": {"propagation": "rshared"}}),
     ("data:/d:nocopy", {"type": "volume", "source": "data", "target": "/d", "volume": {"nocopy": True}}),
-    ({"type": "tmpfs", "target": "/t", "tmpfs": {"size": "1m"}}, {"type": "tmpfs", "target": "/t",
-                                                                 "tmpfs": {"size": 1024 ** 2}}),
+    ({"type": "tmpfs", "target": "/t", "tmpfs": {"size": "1m"}},
+     {"type": "tmpfs", "target": "/t", "tmpfs": {"size": 1024 ** 2}}),
     ({"source": "data", "target": "/d", "read_only": True}, {"type": "volume", "source": "data", "target": "/d",
                                                              "read_only": True}),
 ])
