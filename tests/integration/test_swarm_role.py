@@ -72,8 +72,8 @@ def secrets_of(engine):
 
 def test_role_forms_swarm_idempotent_check_mode_and_never_shows_tokens(sandbox_engines, tmp_path):
     engines = sandbox_engines(3).engines
-    labels = {1: {"swarm_node_labels": {"zone": "a"}}, 2: {"swarm_node_labels": {"zone": "b"},
-                                                          "swarm_node_availability": "drain"}}
+    labels = {1: {"swarm_node_labels": {"zone": "a"}},
+              2: {"swarm_node_labels": {"zone": "b"}, "swarm_node_availability": "drain"}}
 
     rc, recap, out, _ = play(tmp_path, engines, [0], [1, 2], labels, check=True)
     assert rc == 0, out
