@@ -198,7 +198,7 @@ def _create_container(client, lab, desired, spec, public_key):
         cap_add=CAP_ADD, cap_drop=CAP_DROP, security_opt=SECURITY_OPT,
         device_cgroup_rules=DEVICE_CGROUP_RULES, cgroupns="host",
         binds=["/sys/fs/cgroup:/sys/fs/cgroup:rw", "%s:/var/lib/docker" % spec["volume"]],
-        tmpfs={"/run": "", "/run/lock": "", "/tmp": ""},
+        tmpfs={"/run": "", "/run/lock": ""},
         port_bindings=port_bindings,
         restart_policy={"Name": "unless-stopped"},
     )
