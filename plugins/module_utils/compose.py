@@ -322,44 +322,11 @@ def ANY(value, path):
     return value
 
 
-def obj(fields, name_ok=None):
-    """A mapping with a fixed set of keys; unknown keys are errors (x-* extensions allowed)."""
-    def check(value, path):
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            raise _Invalid(path, "must be a mapping, got %s" % _type_name(value))
-        out, errors = {}, []
-        for key, val in value.items():
-            key = str(key)
-            if key.startswith("x-"):
-                continue
-            spec = fields.get(key)
-            if spec is None:
-                errors.append(_Invalid(_join(path, key), _unknown(key, fields)))
-                continue
-            try:
-                out[key] = spec(val, _join(path, key))
-            except _Invalid as exc:
-                errors.append(exc)
-            except _Problems as exc:
-                errors.extend(exc.items)
-        if errors:
-            raise _Problems(errors)
-        return out
-    return check
+def _mapping(spec_for):
+    """A mapping validated key by key; spec_for(key, path) -> validator, or raises _Invalid.
 
-
-def _unknown(key, fields):
-    close = difflib.get_close_matches(key, list(fields), n=1)
-    if close:
-        return "unknown key (did you mean %r?)" % close[0]
-    if len(fields) <= 12:
-        return "unknown key (allowed: %s)" % ", ".join(sorted(fields))
-    return "unknown key"
-
-
-def map_of(item):
+    x-* extension keys are skipped; every problem is collected, not just the first.
+    """
     def check(value, path):
         if value is None:
             return {}
@@ -371,7 +338,7 @@ def map_of(item):
             if key.startswith("x-"):
                 continue
             try:
-                out[key] = item(val, _join(path, key))
+                out[key] = spec_for(key, _join(path, key))(val, _join(path, key))
             except _Invalid as exc:
                 errors.append(exc)
             except _Problems as exc:
@@ -380,6 +347,29 @@ def map_of(item):
             raise _Problems(errors)
         return out
     return check
+
+
+def obj(fields):
+    """A mapping with a fixed set of keys; unknown keys are errors."""
+    def spec_for(key, path):
+        if key not in fields:
+            raise _Invalid(path, _unknown(key, fields))
+        return fields[key]
+    return _mapping(spec_for)
+
+
+def map_of(item):
+    """A mapping of free keys, each value checked by ``item``."""
+    return _mapping(lambda key, path: item)
+
+
+def _unknown(key, fields):
+    close = difflib.get_close_matches(key, list(fields), n=1)
+    if close:
+        return "unknown key (did you mean %r?)" % close[0]
+    if len(fields) <= 12:
+        return "unknown key (allowed: %s)" % ", ".join(sorted(fields))
+    return "unknown key"
 
 
 class _Problems(Exception):
