@@ -140,8 +140,8 @@ def main():
             print("%-20s %-22s %8.3f %8.3f" % (label, way, median, low))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        for image in client.images(name=PREFIX + "*") + [i for i in client.images()
-                                                           if any(t.startswith(PREFIX) for t in i.get("RepoTags") or [])]:
+        tagged = [i for i in client.images() if any(t.startswith(PREFIX) for t in i.get("RepoTags") or [])]
+        for image in client.images(name=PREFIX + "*") + tagged:
             try:
                 client.remove_image(image["Id"], force=True)
             except docker.errors.APIError:
