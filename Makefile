@@ -11,17 +11,22 @@ export ANSIBLE_FORCE_COLOR ?= 0
 PYTEST_ARGS ?=
 SANITY_DIR := build/ansible_collections/swarmops/core
 
-.PHONY: help venv engine lab lab-down site test lint sanity unit integration e2e molecule bench build clean
+.PHONY: help bootstrap venv engine lab lab-down site plan test lint sanity unit integration e2e molecule bench build clean
 
 help:
 	@echo "make site      - bring up the local lab and run site.yml (hosts -> engine -> swarm -> registry -> images -> stack -> verify)"
+	@echo "make plan      - what make site would change (site.yml --check --diff), changing nothing"
 	@echo "make test      - lint, unit, integration and end-to-end tests"
 	@echo "make lab       - bring the lab hosts up;  make lab-down - remove every lab container, network and volume"
 	@echo "make lint      - ansible-lint (production profile) + ansible-test sanity"
 	@echo "make bench     - side-by-side benchmarks (bench/)"
 	@echo "make build     - build the collection tarball"
 
+bootstrap:
+	@tools/bootstrap-controller.sh
+
 $(VENV)/.stamp: requirements.txt
+	@tools/bootstrap-controller.sh
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.txt
@@ -32,14 +37,17 @@ venv: $(VENV)/.stamp
 engine:
 	@tools/ensure-engine.sh
 
-lab: venv engine
+lab: bootstrap venv engine
 	$(BIN)/ansible-playbook playbooks/lab.yml
 
 lab-down: venv engine
 	$(BIN)/ansible-playbook playbooks/teardown.yml
 
-site: venv engine
+site: bootstrap venv engine
 	$(BIN)/ansible-playbook site.yml
+
+plan: bootstrap venv engine
+	$(BIN)/ansible-playbook site.yml --check --diff
 
 lint: venv
 	$(BIN)/ansible-lint --profile production
@@ -63,7 +71,7 @@ integration: venv engine
 	$(BIN)/pytest -q tests/integration $(PYTEST_ARGS)
 
 test: venv engine
-	@tools/ensure-test-tools.sh
+	@SWARMOPS_TEST_TOOLS=1 tools/bootstrap-controller.sh
 	$(MAKE) lint
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
