@@ -3,18 +3,27 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one way every swarmops.core module reaches a Docker Engine.
 
-DOCKER_COMMON_ARGS pairs with the ``swarmops.core.docker`` doc fragment.
-Modules raise SwarmOpsError for anything the user should read; run_module turns
-it (and Docker SDK errors) into fail_json.
+DOCKER_COMMON_ARGS pairs with the ``swarmops.core.docker`` doc fragment: the
+names, aliases, environment variables and defaults are community.docker's, so
+a ``module_defaults`` block written for community.docker works unchanged.
+``connection_settings`` turns the options into one decision (pure, unit-tested);
+``connect`` carries it out. Modules raise SwarmOpsError for anything the user
+should read; run_module turns it (and Docker SDK errors) into fail_json.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import traceback
 
+from ansible.module_utils.basic import AnsibleFallbackNotFound
+from ansible.module_utils.common.warnings import warn
+
 try:
     import docker
+    import requests.adapters
+    from docker.constants import MINIMUM_DOCKER_API_VERSION
     from docker.errors import DockerException
     HAS_DOCKER = True
     DOCKER_IMPORT_ERROR = None
@@ -27,16 +36,38 @@ except ImportError:  # pragma: no cover - exercised on hosts without the SDK
 
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
+DEFAULT_TIMEOUT = 60
+LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+
+
+def env_fallback_nonempty(*names):
+    """Like ansible's env_fallback, but an empty variable counts as unset (as the docker CLI does)."""
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    raise AnsibleFallbackNotFound
+
+
+def _env(name):
+    return (env_fallback_nonempty, [name])
+
 
 DOCKER_COMMON_ARGS = dict(
-    docker_host=dict(type="str", aliases=["docker_url"]),
-    api_version=dict(type="str", default="auto"),
-    timeout=dict(type="int", default=60),
-    tls=dict(type="bool", default=False),
-    tls_verify=dict(type="bool", default=False),
-    ca_path=dict(type="path", aliases=["ca_cert"]),
-    client_cert=dict(type="path"),
-    client_key=dict(type="path", no_log=False),
+    docker_host=dict(type="str", default=DEFAULT_DOCKER_HOST, fallback=_env("DOCKER_HOST"),
+                     aliases=["docker_url"]),
+    tls_hostname=dict(type="str", fallback=_env("DOCKER_TLS_HOSTNAME")),
+    api_version=dict(type="str", default="auto", fallback=_env("DOCKER_API_VERSION"),
+                     aliases=["docker_api_version"]),
+    timeout=dict(type="int", default=DEFAULT_TIMEOUT, fallback=_env("DOCKER_TIMEOUT")),
+    ca_path=dict(type="path", aliases=["ca_cert", "tls_ca_cert", "cacert_path"]),
+    client_cert=dict(type="path", aliases=["tls_client_cert", "cert_path"]),
+    client_key=dict(type="path", aliases=["tls_client_key", "key_path"], no_log=False),
+    # No default: "tls: false" written on purpose is how a user accepts plain tcp:// to a remote host.
+    tls=dict(type="bool", fallback=_env("DOCKER_TLS")),
+    validate_certs=dict(type="bool", default=False, fallback=_env("DOCKER_TLS_VERIFY"),
+                        aliases=["tls_verify"]),
+    use_ssh_client=dict(type="bool", default=False),
+    debug=dict(type="bool", default=False),
 )
 
 
@@ -48,8 +79,142 @@ class SwarmOpsError(Exception):
         self.details = details
 
 
-def docker_host_from(params):
-    return params.get("docker_host") or os.environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+def docker_host_from(params, environ=None):
+    environ = os.environ if environ is None else environ
+    return params.get("docker_host") or environ.get("DOCKER_HOST") or DEFAULT_DOCKER_HOST
+
+
+def split_docker_host(url):
+    """``(scheme, host)`` of a docker_host value; no scheme means tcp, as in the docker CLI."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "tcp", url
+    netloc = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    if netloc.startswith("["):
+        host = netloc[1:].split("]", 1)[0]
+    else:
+        host = netloc.rsplit(":", 1)[0] if netloc.count(":") == 1 else netloc
+    return scheme.lower(), host
+
+
+def is_loopback(host):
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _cert_path_file(environ, name):
+    """``$DOCKER_CERT_PATH/<name>`` when that variable is set and the file exists."""
+    cert_dir = environ.get("DOCKER_CERT_PATH")
+    path = os.path.join(cert_dir, name) if cert_dir else None
+    return path if path and os.path.isfile(path) else None
+
+
+def _plain_tcp_refused(url):
+    return SwarmOpsError(
+        "Refusing plain, unencrypted tcp:// to %s: anyone on the network could take over that "
+        "Docker daemon. Use TLS (validate_certs: true with ca_path, client_cert and client_key, "
+        "or DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH), or reach the daemon over ssh:// "
+        "(docker_host: ssh://user@host), or set tls: false to state that plain TCP is "
+        "intended." % url)
+
+
+def _check_files(settings):
+    for option in ("ca_path", "client_cert", "client_key"):
+        path = settings[option]
+        if path and not os.path.isfile(path):
+            raise SwarmOpsError("%s: no such file: %s" % (option, path))
+    if bool(settings["client_cert"]) != bool(settings["client_key"]):
+        raise SwarmOpsError("client_cert and client_key must be given together.")
+
+
+def connection_settings(params, environ=None):
+    """Decide how to reach the daemon from the validated options (pure apart from file checks).
+
+    Returns a dict: base_url, tls (bool), verify (bool), ca_path, client_cert, client_key,
+    tls_hostname, api_version, timeout, use_ssh_client and ``warnings``.
+    Verification is on whenever validate_certs is true or a CA is given; plain tcp:// to a
+    non-loopback host is refused unless tls is explicitly false.
+    """
+    environ = os.environ if environ is None else environ
+    url = docker_host_from(params, environ)
+    scheme, host = split_docker_host(url)
+    ca_given = params.get("ca_path")
+    verify = bool(params.get("validate_certs") or ca_given)
+    use_tls = scheme == "https" or verify or bool(params.get("tls"))
+    settings = dict(
+        base_url=url, tls=False, verify=False, ca_path=None, client_cert=None, client_key=None,
+        tls_hostname=params.get("tls_hostname"), api_version=params.get("api_version") or "auto",
+        timeout=params.get("timeout") or DEFAULT_TIMEOUT,
+        use_ssh_client=bool(params.get("use_ssh_client")), warnings=[])
+    if scheme not in ("tcp", "http", "https"):
+        return settings  # unix:// and ssh:// carry their own protection
+    if not use_tls:
+        if params.get("tls") is not False and not is_loopback(host):
+            raise _plain_tcp_refused(url)
+        return settings
+    settings.update(
+        base_url="https://" + url.split("://", 1)[-1], tls=True, verify=verify,
+        ca_path=(ca_given or _cert_path_file(environ, "ca.pem")) if verify else None,
+        client_cert=params.get("client_cert"), client_key=params.get("client_key"))
+    if not (settings["client_cert"] or settings["client_key"]):
+        pair = (_cert_path_file(environ, "cert.pem"), _cert_path_file(environ, "key.pem"))
+        if all(pair):
+            settings["client_cert"], settings["client_key"] = pair
+    _check_files(settings)
+    if not verify:
+        settings["warnings"].append(
+            "TLS to %s without verifying the daemon's certificate (tls: true, validate_certs: "
+            "false): anyone on the path can pose as that daemon. Set validate_certs: true and "
+            "ca_path to the CA that signed it." % url)
+    return settings
+
+
+def _describe(settings):
+    shown = ("base_url", "tls", "verify", "ca_path", "client_cert", "tls_hostname",
+             "api_version", "timeout", "use_ssh_client")
+    return "Docker connection: " + ", ".join("%s=%s" % (k, settings[k]) for k in shown)
+
+
+if HAS_DOCKER:
+    class HostnameCheckingAdapter(requests.adapters.HTTPAdapter):
+        """Checks the daemon certificate against ``tls_hostname`` instead of the URL's host."""
+
+        def __init__(self, hostname, **kwargs):
+            self.tls_hostname = hostname
+            super().__init__(**kwargs)
+
+        def init_poolmanager(self, *args, **kwargs):
+            kwargs["assert_hostname"] = self.tls_hostname
+            super().init_poolmanager(*args, **kwargs)
+
+
+def _api_client(settings, version):
+    tls_config = False
+    if settings["tls"]:
+        client_cert = None
+        if settings["client_cert"]:
+            client_cert = (settings["client_cert"], settings["client_key"])
+        tls_config = docker.tls.TLSConfig(
+            client_cert=client_cert, ca_cert=settings["ca_path"], verify=settings["verify"])
+    client = docker.APIClient(
+        base_url=settings["base_url"], version=version, timeout=settings["timeout"],
+        tls=tls_config, use_ssh_client=settings["use_ssh_client"])
+    if settings["verify"] and settings["tls_hostname"]:
+        client.mount("https://", HostnameCheckingAdapter(settings["tls_hostname"]))
+    return client
+
+
+def _negotiated_client(settings):
+    version = settings["api_version"]
+    if settings["verify"] and settings["tls_hostname"] and version.lower() == "auto":
+        # The SDK asks for the version while it builds the client, before our adapter is on.
+        probe = _api_client(settings, MINIMUM_DOCKER_API_VERSION)
+        version = probe.version(api_version=False)["ApiVersion"]
+    return _api_client(settings, version)
 
 
 def connect(params):
@@ -60,34 +225,16 @@ def connect(params):
             "pip install docker (or apt-get install python3-docker).",
             exception=DOCKER_IMPORT_ERROR,
         )
-    base_url = docker_host_from(params)
-    tls_config = None
-    if params.get("tls") or params.get("tls_verify"):
-        client_cert = None
-        if params.get("client_cert") or params.get("client_key"):
-            if not (params.get("client_cert") and params.get("client_key")):
-                raise SwarmOpsError("client_cert and client_key must be given together.")
-            client_cert = (params["client_cert"], params["client_key"])
-        tls_config = docker.tls.TLSConfig(
-            client_cert=client_cert,
-            ca_cert=params.get("ca_path") if params.get("tls_verify") else None,
-            verify=bool(params.get("tls_verify")),
-        )
-        if base_url.startswith("tcp://"):
-            base_url = "https://" + base_url[len("tcp://"):]
+    settings = connection_settings(params)
+    for message in settings["warnings"]:
+        warn(message)
+    if params.get("debug"):
+        warn(_describe(settings))
     try:
-        client = docker.APIClient(
-            base_url=base_url,
-            version=params.get("api_version") or "auto",
-            timeout=params.get("timeout") or 60,
-            tls=tls_config or False,
-            use_ssh_client=False,
-        )
+        client = _negotiated_client(settings)
         client.ping()
-    except DockerException as exc:
-        raise SwarmOpsError("Cannot reach the Docker daemon at %s: %s" % (base_url, exc))
-    except Exception as exc:  # paramiko/socket errors do not derive from DockerException
-        raise SwarmOpsError("Cannot reach the Docker daemon at %s: %s" % (base_url, exc))
+    except Exception as exc:  # paramiko/socket/ssl errors do not derive from DockerException
+        raise SwarmOpsError("Cannot reach the Docker daemon at %s: %s" % (settings["base_url"], exc))
     return client
 
 
