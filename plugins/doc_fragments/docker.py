@@ -73,7 +73,7 @@ options:
     aliases: [tls_client_key, key_path]
   tls:
     description:
-      - Use TLS to a C(tcp://) daemon without verifying its certificate. This gives a warning:
+      - Use TLS to a C(tcp://) daemon without verifying its certificate. This gives a warning;
         prefer O(validate_certs=true). O(validate_certs) or O(ca_path) take precedence.
       - If not set in the task, the environment variable E(DOCKER_TLS) is used.
       - Not set means V(false), except that plain TCP to an address other than loopback is then
