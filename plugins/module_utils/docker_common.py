@@ -180,16 +180,24 @@ def _describe(settings):
 
 
 if HAS_DOCKER:
-    class HostnameCheckingAdapter(requests.adapters.HTTPAdapter):
-        """Checks the daemon certificate against ``tls_hostname`` instead of the URL's host."""
+    class DaemonTLSAdapter(requests.adapters.HTTPAdapter):
+        """Verifies the daemon exactly as decided: against our CA (never one from
+        REQUESTS_CA_BUNDLE, which requests would otherwise prefer) and, with
+        ``tls_hostname``, against that name instead of the URL's host."""
 
-        def __init__(self, hostname, **kwargs):
+        def __init__(self, verify, hostname=None, **kwargs):
+            self.daemon_verify = verify
             self.tls_hostname = hostname
             super().__init__(**kwargs)
 
         def init_poolmanager(self, *args, **kwargs):
-            kwargs["assert_hostname"] = self.tls_hostname
+            if self.tls_hostname:
+                kwargs["assert_hostname"] = self.tls_hostname
             super().init_poolmanager(*args, **kwargs)
+
+        def send(self, request, **kwargs):
+            kwargs["verify"] = self.daemon_verify
+            return super().send(request, **kwargs)
 
 
 def _api_client(settings, version):
@@ -203,14 +211,16 @@ def _api_client(settings, version):
     client = docker.APIClient(
         base_url=settings["base_url"], version=version, timeout=settings["timeout"],
         tls=tls_config, use_ssh_client=settings["use_ssh_client"])
-    if settings["verify"] and settings["tls_hostname"]:
-        client.mount("https://", HostnameCheckingAdapter(settings["tls_hostname"]))
+    if settings["tls"]:
+        verify = (settings["ca_path"] or True) if settings["verify"] else False
+        hostname = settings["tls_hostname"] if settings["verify"] else None
+        client.mount("https://", DaemonTLSAdapter(verify, hostname))
     return client
 
 
 def _negotiated_client(settings):
     version = settings["api_version"]
-    if settings["verify"] and settings["tls_hostname"] and version.lower() == "auto":
+    if settings["tls"] and version.lower() == "auto":
         # The SDK asks for the version while it builds the client, before our adapter is on.
         probe = _api_client(settings, MINIMUM_DOCKER_API_VERSION)
         version = probe.version(api_version=False)["ApiVersion"]
