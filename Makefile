@@ -14,13 +14,20 @@ SANITY_DIR := build/ansible_collections/swarmops/core
 .PHONY: help bootstrap venv engine lab lab-down site plan test lint sanity unit integration e2e molecule bench build clean
 
 help:
-	@echo "make site      - bring up the local lab and run site.yml (hosts -> engine -> swarm -> registry -> images -> stack -> verify)"
-	@echo "make plan      - what make site would change (site.yml --check --diff), changing nothing"
-	@echo "make test      - lint, unit, integration and end-to-end tests"
-	@echo "make lab       - bring the lab hosts up;  make lab-down - remove every lab container, network and volume"
-	@echo "make lint      - ansible-lint (production profile) + ansible-test sanity"
-	@echo "make bench     - side-by-side benchmarks (bench/)"
-	@echo "make build     - build the collection tarball"
+	@echo "make site        - bring up the local lab and run site.yml (hosts -> engine -> swarm -> registry -> images -> stack -> verify)"
+	@echo "make plan        - what make site would change (site.yml --check --diff), changing nothing"
+	@echo "make test        - lint, unit, integration and end-to-end tests (30+ minutes)"
+	@echo "make unit        - unit tests (pure logic, no Docker; seconds)"
+	@echo "make integration - integration tests: every module against the local Docker Engine"
+	@echo "make e2e         - end-to-end tests: every molecule scenario on lab hosts"
+	@echo "make molecule    - one molecule scenario: make molecule SCENARIO=swarm (default: default)"
+	@echo "make lab         - bring the lab hosts up;  make lab-down - remove every lab container, network and volume"
+	@echo "make lint        - ansible-lint (production profile) + ansible-test sanity"
+	@echo "make sanity      - ansible-test sanity only"
+	@echo "make bench       - side-by-side benchmarks (bench/)"
+	@echo "make build       - build the collection tarball"
+	@echo "make clean       - remove build/ and test caches"
+	@echo "make bootstrap, make venv, make engine - controller packages, .venv, the local Docker Engine (the targets above run them)"
 
 bootstrap:
 	@tools/bootstrap-controller.sh
@@ -69,6 +76,13 @@ unit: venv
 
 integration: venv engine
 	$(BIN)/pytest -q tests/integration $(PYTEST_ARGS)
+
+e2e: venv engine
+	$(BIN)/pytest -q tests/e2e $(PYTEST_ARGS)
+
+SCENARIO ?= default
+molecule: venv engine
+	$(BIN)/molecule test -s $(SCENARIO)
 
 test: venv engine
 	@SWARMOPS_TEST_TOOLS=1 tools/bootstrap-controller.sh
