@@ -38,3 +38,16 @@ def test_every_phony_target_has_a_rule_and_a_help_line():
     assert [t for t in phony if t not in rules] == []
     assert [t for t in phony if t != "help" and "make %s " % t not in help_text + " "
             and "make %s," % t not in help_text] == []
+
+
+def test_changelog_fragments_do_not_announce_new_plugins():
+    """antsibull-changelog lists new modules and plugins itself; a fragment saying so lists them twice."""
+    plugins = {p.stem for p in (ROOT / "plugins").glob("*/*.py")}
+    twice = []
+    for fragment in sorted((ROOT / "changelogs/fragments").glob("*.yml")):
+        for section in (yaml.safe_load(fragment.read_text()) or {}).values():
+            for entry in section if isinstance(section, list) else []:
+                match = re.match(r"(\S+) - new (module|inventory plugin|plugin|.* plugin)\b", entry)
+                if match and match[1] in plugins:
+                    twice.append("%s: %s" % (fragment.name, match[1]))
+    assert twice == []
