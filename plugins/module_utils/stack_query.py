@@ -35,14 +35,11 @@ def _mode(spec):
     return "replicated"
 
 
-def _published_ports(ports):
-    rows = []
-    for port in ports or []:
-        if port.get("PublishedPort"):
-            rows.append("%s:%s->%s/%s" % ("*" if port.get("PublishMode", "ingress") == "ingress" else "",
-                                          port["PublishedPort"], port["TargetPort"],
-                                          port.get("Protocol", "tcp")))
-    return rows
+def _published_ports(ports, ingress_only=False):
+    """``*:published->target/proto`` as the CLI prints them (services: routing-mesh ports only)."""
+    return ["*:%s->%s/%s" % (port["PublishedPort"], port["TargetPort"], port.get("Protocol", "tcp"))
+            for port in ports or []
+            if port.get("PublishedPort") and not (ingress_only and port.get("PublishMode", "ingress") != "ingress")]
 
 
 def service_row(service, running_tasks):
@@ -59,7 +56,7 @@ def service_row(service, running_tasks):
         id=service["ID"], name=spec["Name"], mode=mode, running_tasks=running, desired_tasks=desired,
         replicas="%d/%d" % (running, desired),
         image=spec["TaskTemplate"]["ContainerSpec"]["Image"],
-        ports=_published_ports((service.get("Endpoint") or {}).get("Ports")))
+        ports=_published_ports((service.get("Endpoint") or {}).get("Ports"), ingress_only=True))
 
 
 def stack_rows(services, running_by_service):

@@ -103,7 +103,7 @@ stacks:
           description: The image of the service spec.
           type: str
         ports:
-          description: Published ports, as C(docker stack services) shows them.
+          description: Ports published through the routing mesh, as C(docker stack services) shows them.
           type: list
           elements: str
           sample: ["*:4000->80/tcp"]
