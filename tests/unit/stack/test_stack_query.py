@@ -38,11 +38,11 @@ def test_stack_rows_group_by_namespace_and_count_replicas():
 
 
 def test_task_row_names_like_docker_stack_ps():
+    host_port = {"PublishedPort": 6379, "TargetPort": 6379, "Protocol": "tcp", "PublishMode": "host"}
+    status = {"State": "failed", "Err": "task: non-zero exit (1)", "Timestamp": "2026-01-01T00:00:00Z",
+              "PortStatus": {"Ports": [host_port]}, "ContainerStatus": {"ContainerID": "c1"}}
     base = {"ServiceID": "s1", "NodeID": "n1", "DesiredState": "running",
-            "Spec": {"ContainerSpec": {"Image": "img:1"}},
-            "Status": {"State": "failed", "PortStatus": {"Ports": [
-                {"PublishedPort": 6379, "TargetPort": 6379, "Protocol": "tcp", "PublishMode": "host"}]}, "Err": "task: non-zero exit (1)", "Timestamp": "2026-01-01T00:00:00Z",
-                       "ContainerStatus": {"ContainerID": "c1"}}}
+            "Spec": {"ContainerSpec": {"Image": "img:1"}}, "Status": status}
     replicated = task_row(dict(base, ID="t1", Slot=2), {"s1": "app_web"}, {"n1": "node1"})
     assert (replicated["name"], replicated["node"], replicated["error"]) == \
            ("app_web.2", "node1", "task: non-zero exit (1)")
