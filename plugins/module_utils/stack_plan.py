@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import json
 
 from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import (
     HMAC_LABEL,
@@ -55,8 +56,10 @@ _PORT_DEFAULTS = (("Protocol", "tcp"), ("PublishMode", "ingress"))
 _SORTED = {
     "TaskTemplate.ContainerSpec.Env": None,
     "TaskTemplate.ContainerSpec.Mounts": lambda m: (m.get("Target", ""), m.get("Type", "")),
-    "TaskTemplate.ContainerSpec.Secrets": lambda r: r.get("SecretName", ""),
-    "TaskTemplate.ContainerSpec.Configs": lambda r: r.get("ConfigName", ""),
+    # One object may be mounted at several targets: the whole reference breaks the tie
+    # (docker stack deploy sorts by name only, with an unstable sort).
+    "TaskTemplate.ContainerSpec.Secrets": lambda r: (r.get("SecretName", ""), json.dumps(r, sort_keys=True)),
+    "TaskTemplate.ContainerSpec.Configs": lambda r: (r.get("ConfigName", ""), json.dumps(r, sort_keys=True)),
     "TaskTemplate.ContainerSpec.CapabilityAdd": None,
     "TaskTemplate.ContainerSpec.CapabilityDrop": None,
     "TaskTemplate.ContainerSpec.Ulimits": lambda u: u.get("Name", ""),
