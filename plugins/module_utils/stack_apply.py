@@ -236,8 +236,8 @@ def remove_superseded(client, plan, timeout=120):
                 warnings.append("%s %s is still in use; it will be removed by a later run"
                                 % (action["kind"], action["name"]))
         except APIError as exc:
-            raise SwarmOpsError("Failed to remove %s %s: %s" % (action["kind"], action["name"],
-                                                              exc.explanation or exc), actions=plan.summary())
+            raise SwarmOpsError("Failed to remove %s %s: %s" % (action["kind"], action["name"], exc.explanation or exc),
+                                actions=plan.summary())
         action["after_converge"] = False
     return warnings
 

@@ -8,8 +8,8 @@ from ansible_collections.swarmops.core.plugins.module_utils.stack_plan import no
 
 
 def _spec(secrets, configs):
-    return {"Name": "st_web", "TaskTemplate": {"ContainerSpec": {"Image": "app:1", "Secrets": secrets,
-                                                                  "Configs": configs}}}
+    container = {"Image": "app:1", "Secrets": secrets, "Configs": configs}
+    return {"Name": "st_web", "TaskTemplate": {"ContainerSpec": container}}
 
 
 def _ref(kind, name, target, mode=0o444):
