@@ -205,7 +205,11 @@ from ansible_collections.swarmops.core.plugins.module_utils.docker_common import
     connect,
     run_module,
 )
-from ansible_collections.swarmops.core.plugins.module_utils.stack import deploy, printable_values
+from ansible_collections.swarmops.core.plugins.module_utils.stack import (
+    DEFAULT_KEY_FILE,
+    deploy,
+    printable_values,
+)
 
 
 ARGUMENT_SPEC = dict(
@@ -215,7 +219,7 @@ ARGUMENT_SPEC = dict(
     state=dict(type="str", default="present", choices=["present", "absent"]),
     env=dict(type="dict", default={}, no_log=True),
     content_key=dict(type="str", no_log=True),
-    content_key_file=dict(type="path", default="/var/lib/swarmops/stack-content.key"),
+    content_key_file=dict(type="path", default=DEFAULT_KEY_FILE),
     project_dir=dict(type="path"),
     prune=dict(type="bool", default=False),
     with_registry_auth=dict(type="bool", default=False),
