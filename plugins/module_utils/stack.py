@@ -8,7 +8,9 @@ deploy() is what the stack_deploy module (and bench/stack_deploy.py) call.
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 
 from ansible_collections.swarmops.core.plugins.module_utils import compose, stack_apply, stack_convert, stack_plan
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
@@ -20,6 +22,101 @@ def _swarm_manager(client):
     if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
         raise SwarmOpsError("This node is not a swarm manager (swarm state: %s). Use swarm_init or swarm_join "
                             "first, or point docker_host at a manager." % (swarm.get("LocalNodeState") or "inactive"))
+
+
+DEFAULT_KEY_FILE = "/var/lib/swarmops/stack-content.key"
+_MIN_KEY_LENGTH = 16
+
+
+def _needs_content_key(model):
+    return any(not entry.get("external") for kind in ("secrets", "configs") for entry in model[kind].values())
+
+
+def _read_key_file(path):
+    with open(path) as fh:
+        key = fh.read().strip()
+    if len(key) < _MIN_KEY_LENGTH:
+        raise SwarmOpsError("content_key_file: %s holds no usable key (at least %d characters); remove it "
+                            "to have a new one made" % (path, _MIN_KEY_LENGTH))
+    return key
+
+
+def _create_key_file(path):
+    """A random key, written 0600 without ever replacing one another run wrote first."""
+    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.EEXIST:
+            return _read_key_file(path)
+        raise
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    return key
+
+
+def content_key(params, check_mode=False):
+    """The key of the HMAC that names configs and secrets: content_key, else the key file's.
+
+    Without a key file, check mode uses a throwaway key: the plan then shows the same
+    creates and removals a real run would, under names that run will not use.
+    """
+    if params.get("content_key"):
+        if len(params["content_key"]) < _MIN_KEY_LENGTH:
+            raise SwarmOpsError("content_key: must be at least %d characters" % _MIN_KEY_LENGTH)
+        return params["content_key"]
+    path = params.get("content_key_file") or DEFAULT_KEY_FILE
+    try:
+        if os.path.exists(path):
+            return _read_key_file(path)
+        if check_mode:
+            return secrets.token_hex(32)
+        return _create_key_file(path)
+    except (IOError, OSError) as exc:
+        raise SwarmOpsError("content_key_file: cannot use %s: %s" % (path, exc))
+
+
+_SECRET_BEARING = ("environment", "content")
+
+
+def _strings(value):
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return {s for item in value for s in _strings(item)}
+    if isinstance(value, bool) or value is None:
+        return set()
+    return {str(value)}
+
+
+def _secret_strings(value):
+    """Strings under environment:/content: keys, at any depth of an inline mapping."""
+    found = set()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _SECRET_BEARING:
+                found |= _strings(item) | {s.split("=", 1)[1] for s in _strings(item) if "=" in s}
+            else:
+                found |= _secret_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _secret_strings(item)
+    return found
+
+
+def printable_values(params, min_secret_length=4):
+    """Strings of the no_log options `compose` and `env` that may appear in results.
+
+    Ansible masks every occurrence of every value of a no_log option. For compose that
+    would blank image names, numbers and paths all over the result; only environment
+    values and inline content can carry a secret. Values of `env` are all kept secret,
+    except ones too short to be one (masking "1" everywhere would garble every name).
+    """
+    compose = params.get("compose") or []
+    env_values = _strings(params.get("env") or {})
+    secret = _secret_strings(compose) | {v for v in env_values if len(v) >= min_secret_length}
+    return (_strings(compose) | env_values) - secret - {params.get("content_key")}
 
 
 def deploy(client, params, check_mode=False):
@@ -44,7 +141,8 @@ def deploy(client, params, check_mode=False):
     problems = stack_convert.name_problems(stack, model)
     if problems:
         raise SwarmOpsError("Invalid compose input: " + "; ".join(problems), problems=problems)
-    desired = stack_convert.build(stack, model, env)
+    key = content_key(params, check_mode) if _needs_content_key(model) else None
+    desired = stack_convert.build(stack, model, env, key)
 
     _swarm_manager(client)
     current = stack_apply.read_current(client, stack)
@@ -67,13 +165,21 @@ def deploy(client, params, check_mode=False):
 
     warnings += stack_apply.apply_plan(client, plan, params.get("with_registry_auth", False),
                                        timeout=params.get("wait_timeout") or 120)
-    if params.get("wait", True):
-        failed = stack_apply.wait_for(client, plan, params.get("wait_timeout") or 300)
-        if failed:
-            rolled = stack_apply.rollback(client, plan, failed) if params.get("rollback") else []
-            raise SwarmOpsError(_failure_message(failed, rolled), failures=failed, rollback=rolled,
-                                actions=plan.summary(), changed=True)
+    warnings += _converge(client, plan, params)
     return _result(plan, warnings, params)
+
+
+def _converge(client, plan, params):
+    """Wait, roll back on failure; superseded configs/secrets go only after success."""
+    if not params.get("wait", True):
+        return stack_apply.defer_superseded(plan, "wait is off, so this run did not see the services converge")
+    failed = stack_apply.wait_for(client, plan, params.get("wait_timeout") or 300)
+    if failed:
+        rolled = stack_apply.rollback(client, plan, failed) if params.get("rollback") else []
+        stack_apply.defer_superseded(plan, "the services did not converge")
+        raise SwarmOpsError(_failure_message(failed, rolled), failures=failed, rollback=rolled,
+                            actions=plan.summary(), changed=True)
+    return stack_apply.remove_superseded(client, plan, params.get("wait_timeout") or 120)
 
 
 def _failure_message(failed, rolled):

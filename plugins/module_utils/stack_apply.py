@@ -3,9 +3,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Step 4 of the stack pipeline: the Engine API side.
 
-read_current() and resolve_digests() only inspect. apply_plan() is the only
-code in the pipeline that changes the cluster; wait_for() watches the services
-it touched and rollback() undoes them after a failed wait.
+read_current() and resolve_digests() only inspect. apply_plan() and
+remove_superseded() are the only code in the pipeline that changes the cluster;
+wait_for() watches the services apply_plan() touched, rollback() undoes them after
+a failed wait, and only after a successful one does remove_superseded() delete the
+configs and secrets the old specs used (defer_superseded() otherwise).
 """
 
 from __future__ import annotations
@@ -186,6 +188,8 @@ def apply_plan(client, plan, with_registry_auth=False, timeout=120):
     """Carry out the plan's actions in order. Returns warnings from the engine."""
     warnings, removed_services = [], []
     for action in plan.actions:
+        if action.get("after_converge"):
+            continue  # remove_superseded() or defer_superseded() decides
         kind, verb, name = action["kind"], action["action"], action["name"]
         if kind == "network" and verb == "remove" and removed_services:
             _wait_tasks_gone(client, removed_services, time.monotonic() + timeout)
@@ -218,6 +222,34 @@ def apply_plan(client, plan, with_registry_auth=False, timeout=120):
         except APIError as exc:
             raise SwarmOpsError("Failed to %s %s %s: %s" % (verb, kind, name, exc.explanation or exc),
                                 actions=plan.summary())
+    return warnings
+
+
+def remove_superseded(client, plan, timeout=120):
+    """After the services converged: remove the configs/secrets their old specs used."""
+    warnings = []
+    for action in plan.actions:
+        if not action.get("after_converge"):
+            continue
+        try:
+            if not _remove(client, action, timeout):
+                warnings.append("%s %s is still in use; it will be removed by a later run"
+                                % (action["kind"], action["name"]))
+        except APIError as exc:
+            raise SwarmOpsError("Failed to remove %s %s: %s" % (action["kind"], action["name"], exc.explanation or exc),
+                                actions=plan.summary())
+        action["after_converge"] = False
+    return warnings
+
+
+def defer_superseded(plan, reason):
+    """Keep the superseded configs/secrets for a later run; mark them so in the plan."""
+    warnings = []
+    for action in plan.actions:
+        if action.get("after_converge"):
+            action["action"] = "deferred"
+            warnings.append("%s %s is no longer used; it is kept until a later run (%s)"
+                            % (action["kind"], action["name"], reason))
     return warnings
 
 

@@ -8,19 +8,25 @@ com.docker.stack.namespace / com.docker.stack.image labels, the default network,
 the defaults it fills in) so stacks deployed here and by `docker stack deploy`
 look the same to the engine. One deliberate difference: configs and secrets get
 content-addressed names (see file_object_name) so that changed content rolls out.
+The address is an HMAC of the content under a per-cluster key (content_label), never
+a bare hash: a bare hash of a weak secret, readable by anyone with API access, could
+be brute-forced offline.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import re
 
 from ansible_collections.swarmops.core.plugins.module_utils.compose import parse_size
 
 NAMESPACE_LABEL = "com.docker.stack.namespace"
 IMAGE_LABEL = "com.docker.stack.image"
-HASH_LABEL = "com.swarmops.stack.content-hash"
+HMAC_LABEL = "com.swarmops.stack.content-hmac"
+# The bare SHA-256 label of earlier releases: recognised, never shown, never written.
+LEGACY_HASH_LABEL = "com.swarmops.stack.content-hash"
 DEFAULT_NETWORK = "default"
 
 _CS = "TaskTemplate.ContainerSpec."
@@ -271,11 +277,19 @@ def _mounts(stack, svc, volumes):
     return out
 
 
-def file_object_name(stack, key, entry, digest):
-    """The name a config/secret gets: its `name:` if given, else <stack>_<key>_<hash>."""
+def content_label(content_key, data):
+    """HMAC-SHA256 of a config/secret's content under the cluster's content key (hex)."""
+    if not content_key:
+        raise ValueError("a content key is needed to label configs and secrets")
+    key = content_key.encode("utf-8") if isinstance(content_key, str) else content_key
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def file_object_name(stack, key, entry, label):
+    """The name a config/secret gets: its `name:` if given, else <stack>_<key>_<label[:12]>."""
     if entry.get("name"):
         return entry["name"]
-    return "%s_%s" % (scope(stack, key), digest[:12])
+    return "%s_%s" % (scope(stack, key), label[:12])
 
 
 def _refs(stack, svc, kind, objects):
@@ -365,24 +379,24 @@ def _object_data(entry, env):
     return b""
 
 
-def file_objects(stack, kind, entries, env):
-    """Top-level secrets/configs -> {key: {name, external, spec, hash}} (spec holds base64 Data)."""
+def file_objects(stack, kind, entries, env, content_key):
+    """Top-level secrets/configs -> {key: {name, external, spec, label}} (spec holds base64 Data)."""
     out = {}
     for key, entry in entries.items():
         if entry.get("external"):
             out[key] = {"name": entry.get("name") or key, "external": True}
             continue
         data = _object_data(entry, env)
-        digest = hashlib.sha256(data).hexdigest()
-        labels = dict(entry.get("labels", {}), **{NAMESPACE_LABEL: stack, HASH_LABEL: digest})
-        spec = {"Name": file_object_name(stack, key, entry, digest), "Labels": labels,
+        label = content_label(content_key, data)
+        labels = dict(entry.get("labels", {}), **{NAMESPACE_LABEL: stack, HMAC_LABEL: label})
+        spec = {"Name": file_object_name(stack, key, entry, label), "Labels": labels,
                 "Data": base64.b64encode(data).decode("ascii")}
         if kind == "secrets" and entry.get("driver"):
             spec["Driver"] = {"Name": entry["driver"], "Options": entry.get("driver_opts", {})}
             spec.pop("Data")
         if entry.get("template_driver"):
             spec["Templating"] = {"Name": entry["template_driver"]}
-        out[key] = {"name": spec["Name"], "external": False, "spec": spec, "hash": digest,
+        out[key] = {"name": spec["Name"], "external": False, "spec": spec, "label": label,
                     "plain_name": scope(stack, key), "explicit_name": bool(entry.get("name"))}
     return out
 
@@ -405,13 +419,16 @@ def name_problems(stack, model):
     return problems
 
 
-def build(stack, model, env=None):
+def build(stack, model, env=None, content_key=None):
     """The whole desired state of a stack, as Engine API bodies keyed by object name.
+
+    content_key keys the HMAC that names configs and secrets (see content_label); it is
+    needed only when the model has any that are not external.
 
     Returns {"services": {name: spec}, "networks": {name: body}, "external_networks": [...],
     "secrets": {key: obj}, "configs": {key: obj}}.
     """
-    objects = {kind: file_objects(stack, kind, model[kind], env or {}) for kind in ("secrets", "configs")}
+    objects = {kind: file_objects(stack, kind, model[kind], env or {}, content_key) for kind in ("secrets", "configs")}
     services, used = {}, set()
     for name, svc in sorted(model["services"].items()):
         spec = service_spec(stack, name, svc, model, objects)

@@ -15,17 +15,31 @@ Pure. normalize() puts an Engine ServiceSpec into a comparable shape:
 
 make_plan() returns a Plan whose actions run in this order: create networks,
 secrets, configs; create/update services; remove services (prune); remove
-superseded configs and secrets; remove networks (prune).
+superseded configs and secrets; remove networks (prune). When services are
+created or updated, the superseded configs and secrets are marked
+after_converge: they go only once the services run their new spec (a rollback
+still finds them), else on a later run. Objects the compose declares external
+are never removed.
+
+Secrets stay out of results: diff() masks every Env value (KEY=********) and shows
+configs and secrets by name and labels, without data or content label.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
+import json
 
 from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import (
-    HASH_LABEL,
+    HMAC_LABEL,
     IMAGE_LABEL,
+    LEGACY_HASH_LABEL,
 )
+
+MASK = "********"
+_CONTENT_LABELS = (HMAC_LABEL, LEGACY_HASH_LABEL)
 
 # (path, value the engine stores when the field was not given)
 DEFAULTS = (
@@ -42,8 +56,10 @@ _PORT_DEFAULTS = (("Protocol", "tcp"), ("PublishMode", "ingress"))
 _SORTED = {
     "TaskTemplate.ContainerSpec.Env": None,
     "TaskTemplate.ContainerSpec.Mounts": lambda m: (m.get("Target", ""), m.get("Type", "")),
-    "TaskTemplate.ContainerSpec.Secrets": lambda r: r.get("SecretName", ""),
-    "TaskTemplate.ContainerSpec.Configs": lambda r: r.get("ConfigName", ""),
+    # One object may be mounted at several targets: the whole reference breaks the tie
+    # (docker stack deploy sorts by name only, with an unstable sort).
+    "TaskTemplate.ContainerSpec.Secrets": lambda r: (r.get("SecretName", ""), json.dumps(r, sort_keys=True)),
+    "TaskTemplate.ContainerSpec.Configs": lambda r: (r.get("ConfigName", ""), json.dumps(r, sort_keys=True)),
     "TaskTemplate.ContainerSpec.CapabilityAdd": None,
     "TaskTemplate.ContainerSpec.CapabilityDrop": None,
     "TaskTemplate.ContainerSpec.Ulimits": lambda u: u.get("Name", ""),
@@ -154,22 +170,37 @@ class Plan(object):
     def diff(self):
         before, after = {}, {}
         for a in self.actions:
-            if a["action"] == "unchanged":
+            if a["action"] in ("unchanged", "deferred"):
                 continue
             key = "%s/%s" % (a["kind"], a["name"])
             if a.get("before") is not None:
-                before[key] = a["before"]
+                before[key] = masked_view(a["kind"], a["before"])
             if a.get("after") is not None:
-                after[key] = a["after"]
+                after[key] = masked_view(a["kind"], a["after"])
         return {"before": before, "after": after}
 
 
+def mask_env(env):
+    """["KEY=value", "BARE"] -> ["KEY=********", "BARE"]: keys stay visible, values never."""
+    return [item.split("=", 1)[0] + "=" + MASK if "=" in item else item for item in env]
+
+
+def masked_view(kind, view):
+    """A copy of a diff view that is safe to print."""
+    if kind != "service":
+        return view
+    view = copy.deepcopy(view)
+    cs = _node(view, "TaskTemplate.ContainerSpec")
+    if isinstance(cs, dict) and cs.get("Env"):
+        cs["Env"] = mask_env(cs["Env"])
+    return view
+
+
 def _file_object_view(obj):
-    """What a diff may show of a config/secret: its name and content hash, never the data."""
+    """What a diff may show of a config/secret: its name and labels, never data or content label."""
     spec = obj.get("Spec", obj)
     labels = spec.get("Labels") or {}
-    return {"name": spec.get("Name"), "hash": labels.get(HASH_LABEL, "(unknown)"),
-            "labels": {k: v for k, v in labels.items() if k != HASH_LABEL}}
+    return {"name": spec.get("Name"), "labels": {k: v for k, v in labels.items() if k not in _CONTENT_LABELS}}
 
 
 def _network_view(body):
@@ -209,7 +240,7 @@ def _plan_file_objects(plan, kind, desired, current, all_named):
             if _same_content(kind, existing, obj):
                 plan.add(kind, name, "unchanged")
                 continue
-            if kind == "secret" and HASH_LABEL not in (existing.get("Spec", {}).get("Labels") or {}):
+            if kind == "secret" and not set(_CONTENT_LABELS) & set(existing.get("Spec", {}).get("Labels") or {}):
                 plan.warnings.append("secret %s exists and its content cannot be read back; "
                                      "keeping it as it is" % name)
                 plan.add(kind, name, "unchanged")
@@ -227,10 +258,15 @@ def _plan_file_objects(plan, kind, desired, current, all_named):
 
 def _same_content(kind, existing, obj):
     spec = existing.get("Spec", {})
-    if spec.get("Labels", {}).get(HASH_LABEL) == obj["hash"]:
+    labels = spec.get("Labels") or {}
+    if labels.get(HMAC_LABEL) == obj["label"]:
         return True
-    # Configs can be read back (docker stack deploy's ones carry no hash label).
-    return kind == "config" and spec.get("Data") is not None and spec.get("Data") == obj["spec"].get("Data")
+    data = obj["spec"].get("Data")
+    # An explicitly named object of an earlier release: compared in memory, never shown.
+    if data is not None and LEGACY_HASH_LABEL in labels:
+        return labels[LEGACY_HASH_LABEL] == hashlib.sha256(base64.b64decode(data)).hexdigest()
+    # Configs can be read back (docker stack deploy's ones carry no content label).
+    return kind == "config" and spec.get("Data") is not None and spec.get("Data") == data
 
 
 def _rename_refs(spec, renames):
@@ -334,11 +370,14 @@ def make_plan(desired, current, resolve_image="always", prune=False, digests=Non
 
 def _plan_removals(plan, current, kept_specs, desired, prune):
     final = {a["name"] for a in plan.actions if a["kind"] in ("secret", "config")}
+    services_change = any(a["kind"] == "service" and a["action"] in ("create", "update") for a in plan.actions)
     for kind, field, key in (("config", "Configs", "ConfigName"), ("secret", "Secrets", "SecretName")):
         used = _referenced(kept_specs, field, key)
+        external = {obj["name"] for obj in desired[kind + "s"].values() if obj["external"]}
         for name, cur in sorted(current[kind + "s"].items()):
-            if name not in final and name not in used:
-                plan.add(kind, name, "remove", id=cur["ID"], before=_file_object_view(cur), after=None)
+            if name not in final and name not in used and name not in external:
+                plan.add(kind, name, "remove", id=cur["ID"], before=_file_object_view(cur), after=None,
+                         after_converge=services_change)
     if prune:
         used = set()
         for spec in kept_specs:

@@ -21,9 +21,16 @@ description:
     what differs is created, updated or removed. A stack first deployed by C(docker stack deploy) and
     then by this module from the same files reports no change, except that secrets the CLI created
     (whose content cannot be read back) are replaced once by content-addressed ones.
-  - Configs and secrets get content-addressed names (C(<stack>_<name>_<sha256[:12]>)) unless they set
-    C(name:), so changed content rolls out; a superseded config or secret is removed once no service
-    of the stack uses it. Configs that C(docker stack deploy) created with identical content are reused.
+  - Configs and secrets get content-addressed names (C(<stack>_<name>_<hmac[:12]>)) unless they set
+    C(name:), so changed content rolls out. The address is an HMAC-SHA256 of the content under a
+    per-cluster key (O(content_key) or O(content_key_file)), also kept in the label
+    C(com.swarmops.stack.content-hmac); no bare hash of the content is ever written or shown.
+    Configs that C(docker stack deploy) created with identical content are reused.
+  - A superseded config or secret is removed only once the services run their new spec (O(wait)), so
+    a rollback still finds it; with O(wait=false) or after a failed wait it is kept (action
+    V(deferred)) and removed by a later run. Objects declared C(external) are never removed.
+  - Secrets stay out of the output. O(env) and O(compose) are C(no_log); results and diffs show
+    environment keys with masked values (C(KEY=********)) and configs/secrets by name and labels only.
   - Validation happens before anything on the cluster is touched; errors name the file and the key path.
     Keys C(docker stack deploy) ignores in swarm mode produce the same warning it prints.
   - See docs/stack_deploy.md in the collection for the comparison rules and differences from the CLI.
@@ -37,7 +44,7 @@ attributes:
     description: Computes the full plan (and diff) and applies nothing.
   diff_mode:
     support: full
-    description: Before/after of every object that changes; secrets and configs show name and content hash only.
+    description: Before/after of every object that changes; secrets and configs show name and labels only, Env values are masked.
 options:
   name:
     description: The stack (namespace) name.
@@ -48,6 +55,8 @@ options:
       - Compose files (paths, relative to O(project_dir)) and/or inline compose mappings, merged in order
         like repeated C(docker stack deploy -c).
       - Required when O(state=present).
+      - C(no_log). Values under C(environment) and C(content) keys of inline mappings are masked in all output;
+        other values (image names, ports, paths) are shown.
     type: list
     elements: raw
   state:
@@ -59,8 +68,22 @@ options:
     description:
       - Variables for interpolation (C(${VAR}), C(${VAR:-default}), C(${VAR-default}), C(${VAR:?message}),
         C(${VAR?message}), C($$) for a literal C($)). They override the module's process environment.
+      - C(no_log). Every value of 4 or more characters is masked wherever it appears in the output.
     type: dict
     default: {}
+  content_key:
+    description:
+      - The key (at least 16 characters) of the HMAC that names configs and secrets and labels their content.
+      - Use the same key on every run against a cluster (and from every manager), or names change and every
+        config and secret rolls out again. Keep it in a vault.
+      - When not set, the key in O(content_key_file) is used.
+    type: str
+  content_key_file:
+    description:
+      - File on the host the module runs on that holds the content key when O(content_key) is not set.
+        Created (mode 0600, random key) on first use; in check mode a missing file is not created.
+    type: path
+    default: /var/lib/swarmops/stack-content.key
   project_dir:
     description:
       - Directory relative compose paths, bind mounts, env_file and secret/config files are resolved against.
@@ -150,7 +173,10 @@ actions:
       description: The object's name on the cluster.
       type: str
     action:
-      description: V(create), V(update), V(remove) or V(unchanged).
+      description:
+        - V(create), V(update), V(remove) or V(unchanged).
+        - V(deferred) for a superseded config or secret kept because this run did not see the services converge
+          (O(wait=false) or a failed wait); a later run removes it.
       type: str
   sample:
     - {kind: network, name: getstartedlab_webnet, action: unchanged}
@@ -160,7 +186,9 @@ stack:
   returned: always
   type: str
 diff:
-  description: Before/after of each changed object keyed C(<kind>/<name>) (normalized service specs).
+  description:
+    - Before/after of each changed object keyed C(<kind>/<name>) (normalized service specs).
+    - Env values are masked (C(KEY=********)); configs and secrets show name and labels, never data or content label.
   returned: in diff mode
   type: dict
 stack_warnings:
@@ -177,10 +205,34 @@ from ansible_collections.swarmops.core.plugins.module_utils.docker_common import
     connect,
     run_module,
 )
-from ansible_collections.swarmops.core.plugins.module_utils.stack import deploy
+from ansible_collections.swarmops.core.plugins.module_utils.stack import (
+    DEFAULT_KEY_FILE,
+    deploy,
+    printable_values,
+)
+
+
+ARGUMENT_SPEC = dict(
+    DOCKER_COMMON_ARGS,
+    name=dict(type="str", required=True),
+    compose=dict(type="list", elements="raw", no_log=True),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    env=dict(type="dict", default={}, no_log=True),
+    content_key=dict(type="str", no_log=True),
+    content_key_file=dict(type="path", default=DEFAULT_KEY_FILE),
+    project_dir=dict(type="path"),
+    prune=dict(type="bool", default=False),
+    with_registry_auth=dict(type="bool", default=False),
+    resolve_image=dict(type="str", default="always", choices=["always", "changed", "never"]),
+    wait=dict(type="bool", default=True),
+    wait_timeout=dict(type="int", default=300),
+    rollback=dict(type="bool", default=False),
+)
 
 
 def run(module):
+    # Keep Ansible's masking to the values that can be secret (see printable_values).
+    module.no_log_values.difference_update(printable_values(module.params))
     params = dict(module.params, _diff=module._diff)
     result = deploy(connect(params), params, module.check_mode)
     for warning in result.get("stack_warnings", []):
@@ -190,20 +242,7 @@ def run(module):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            DOCKER_COMMON_ARGS,
-            name=dict(type="str", required=True),
-            compose=dict(type="list", elements="raw"),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            env=dict(type="dict", default={}, no_log=False),
-            project_dir=dict(type="path"),
-            prune=dict(type="bool", default=False),
-            with_registry_auth=dict(type="bool", default=False),
-            resolve_image=dict(type="str", default="always", choices=["always", "changed", "never"]),
-            wait=dict(type="bool", default=True),
-            wait_timeout=dict(type="int", default=300),
-            rollback=dict(type="bool", default=False),
-        ),
+        argument_spec=ARGUMENT_SPEC,
         required_if=[("state", "present", ["compose"])],
         supports_check_mode=True,
     )

@@ -12,11 +12,14 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+
+from conftest import BIN, ROOT, ansible_env
 
 docker = pytest.importorskip("docker")
 
@@ -30,6 +33,7 @@ MISSING = "sotest-stack/does-not-exist:1"
 NS = "com.docker.stack.namespace"
 CORPUS = sorted(p.name for p in STACKS.glob("*.yml"))
 SECRET_TEXT = "hunter2-sotest-secret"  # the content of tests/stacks/files/db_password.txt
+CONTENT_KEY = "sotest-stack-content-key-0123456789"  # keeps the host's key file out of these tests
 
 
 @pytest.fixture(scope="session")
@@ -112,6 +116,7 @@ def deploy(ansible_module, images, tmp_path):
         env.update(params.pop("env", {}))
         # Network rule: never let the engine ask a registry on the internet for digests.
         params.setdefault("resolve_image", "never")
+        params.setdefault("content_key", CONTENT_KEY)
         args = dict(name=name, compose=compose, env=env, wait_timeout=params.pop("wait_timeout", 120), **params)
         return ansible_module("stack_deploy", args, check=check, diff=diff, verbosity=verbosity)
 
@@ -206,15 +211,28 @@ def test_stack_first_deployed_by_the_cli_is_unchanged(deploy, stacks, swarm):
 
 # ---------------------------------------------------------------- CLI equivalence over the corpus
 
+# Lists whose order neither the engine nor the CLI defines (the CLI sorts secret and config
+# references by name with an unstable sort; one object mounted twice ties): compared as sets.
+UNORDERED = ("Secrets", "Configs", "Mounts", "Env")
+
+
+def _unordered(spec):
+    cs = spec.get("TaskTemplate", {}).get("ContainerSpec", {})
+    for field in UNORDERED:
+        if isinstance(cs.get(field), list):
+            cs[field] = sorted(cs[field], key=lambda item: json.dumps(item, sort_keys=True))
+    return spec
+
+
 def _normalized_specs(client, stack):
     current = stack_apply.read_current(client, stack)
     out = {}
     for name, svc in current["services"].items():
         text = json.dumps(stack_plan.normalize(svc["Spec"], current["network_names"]), sort_keys=True)
         text = text.replace(stack, "STACK")
-        # our content-addressed config/secret names carry a hash suffix the CLI's lack
+        # our content-addressed config/secret names carry an HMAC suffix the CLI's lack
         text = re.sub(r'"(STACK_[A-Za-z0-9_-]+?)_[0-9a-f]{12}"', r'"\1"', text)
-        out[name.replace(stack, "STACK")] = json.loads(text)
+        out[name.replace(stack, "STACK")] = _unordered(json.loads(text))
     return out
 
 
@@ -233,7 +251,7 @@ def test_cli_and_module_produce_equal_service_specs(compose_file, deploy, stacks
     assert by_cli and by_module == by_cli
     # and a second deploy of the same file changes nothing (module_utils entry point, in-process)
     again = stack_deploy(swarm, {"name": mod_stack, "compose": [path], "env": deploy.env(), "wait": False,
-                                 "resolve_image": "never"})
+                                 "resolve_image": "never", "content_key": CONTENT_KEY})
     assert again["changed"] is False, changes(again)
 
 
@@ -439,3 +457,117 @@ def test_external_network_is_used_not_managed(deploy, stacks, swarm):
                 break
             except docker.errors.APIError:
                 time.sleep(0.5)
+
+
+# ---------------------------------------------------------------- issue 11: secrets and removal order (stacks sec*)
+
+@pytest.fixture
+def sec_stacks(swarm):
+    """Like `stacks`, for the names of issue 11's tests (prefixed sec)."""
+    names = []
+
+    def make(suffix):
+        name = "sec" + suffix
+        names.append(name)
+        remove_stack(swarm, name)
+        return name
+
+    yield make
+    for name in names:
+        remove_stack(swarm, name)
+
+
+SENTINELS = ("secSentinelEnv-7f3a9c", "secSentinelInline-2b8e41", "secSentinelFile-c05d17")
+
+
+def _playbook(tmp_path, stack, env_sentinel):
+    (tmp_path / "token.txt").write_text(SENTINELS[2] + "\n")
+    compose = {"services": {"app": {
+        "image": "${APP_IMAGE}",
+        "environment": {"DB_PASSWORD": "${SEC_PASSWORD}", "API_TOKEN": SENTINELS[1], "MODE": "demo"},
+        "secrets": ["token"]}},
+        "secrets": {"token": {"file": str(tmp_path / "token.txt")}}}
+    task = {"name": "deploy", "swarmops.core.stack_deploy": {
+        "name": stack, "compose": [compose], "project_dir": str(tmp_path), "resolve_image": "never",
+        "env": {"APP_IMAGE": APP, "SEC_PASSWORD": env_sentinel},
+        "content_key_file": str(tmp_path / "content.key"), "wait_timeout": 120}}
+    path = tmp_path / "play.yml"
+    path.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": [task]}]))
+    return path
+
+
+def _run_playbook(path, *args):
+    cmd = [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "-vvv", "--diff",
+           "-e", "ansible_python_interpreter=" + sys.executable, str(path)] + list(args)
+    proc = subprocess.run(cmd, cwd=ROOT, env=ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default"}),
+                          capture_output=True, text=True)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_no_secret_in_playbook_output_at_vvv_with_diff(sec_stacks, swarm, images, tmp_path):
+    stack = sec_stacks("out")
+    outputs = []
+    for sentinel, args in ((SENTINELS[0], ["--check"]), (SENTINELS[0], []), (SENTINELS[0], []),
+                           (SENTINELS[0] + "-v2", [])):
+        rc, out = _run_playbook(_playbook(tmp_path, stack, sentinel), *args)
+        assert rc == 0, out
+        outputs.append(out)
+    text = "\n".join(outputs)
+    for secret in SENTINELS:
+        for form in (secret, base64.b64encode(secret.encode()).decode()[:16]):
+            assert text.count(form) == 0, form
+    # what is shown is still useful: object names, env keys, the image
+    assert "%s_app" % stack in text and "DB_PASSWORD=********" in text and "API_TOKEN=********" in text
+    assert "changed=1" in outputs[1] and "changed=0" in outputs[2] and "changed=1" in outputs[3]
+    env = service_spec(swarm, stack + "_app")["TaskTemplate"]["ContainerSpec"]["Env"]
+    assert "DB_PASSWORD=%s-v2" % SENTINELS[0] in env  # the real value did reach the service
+    assert os.stat(tmp_path / "content.key").st_mode & 0o777 == 0o600  # made on first use
+
+
+def _config_stack(tmp_path, content, image="${APP_IMAGE}"):
+    (tmp_path / "app.conf").write_text(content)
+    return [_write(tmp_path / "stack.yml", {
+        "services": {"app": {"image": image, "deploy": {"replicas": 1},
+                             "configs": [{"source": "app_conf", "target": "/app.conf"}]}},
+        "configs": {"app_conf": {"file": "./app.conf"}}})]
+
+
+def test_superseded_config_outlives_the_rollout_and_a_rollback(deploy, sec_stacks, swarm, tmp_path):
+    stack = sec_stacks("order")
+    assert not deploy(stack, _config_stack(tmp_path, "one\n"))[0].get("failed")
+    first = _stack_objects(swarm, stack)["configs"]
+
+    # wait off: the old config stays (deferred) until a later run
+    result, out = deploy(stack, _config_stack(tmp_path, "two\n"), wait=False)
+    assert [(a["kind"], a["action"]) for a in changes(result)] == [
+        ("config", "create"), ("service", "update"), ("config", "deferred")], out
+    assert "kept until a later run" in " ".join(result["stack_warnings"])
+    second = sorted(set(_stack_objects(swarm, stack)["configs"]) - set(first))
+    assert set(first) < set(_stack_objects(swarm, stack)["configs"])
+    result, out = deploy(stack, _config_stack(tmp_path, "two\n"))
+    assert changes(result) == [{"kind": "config", "name": first[0], "action": "remove"}], out
+    assert _stack_objects(swarm, stack)["configs"] == second
+    assert deploy(stack, _config_stack(tmp_path, "two\n"))[0]["changed"] is False
+
+    # a failed rollout rolled back: the config of the previous spec is still there
+    result, out = deploy(stack, _config_stack(tmp_path, "three\n", MISSING), rollback=True, wait_timeout=90)
+    assert result.get("failed") and "Rolled back" in result["msg"], out
+    for _ in range(60):
+        ref = service_spec(swarm, stack + "_app")["TaskTemplate"]["ContainerSpec"]["Configs"][0]
+        if ref["ConfigName"] == second[0]:
+            break
+        time.sleep(0.5)
+    assert ref["ConfigName"] == second[0]
+    assert second[0] in _stack_objects(swarm, stack)["configs"]
+
+
+def test_secret_declared_external_is_never_removed_even_with_the_stack_label(deploy, sec_stacks, swarm):
+    stack = sec_stacks("ext")
+    name = stack + "_shared"
+    swarm.create_secret(name, b"external", labels={NS: stack})
+    data = {"services": {"app": {"image": "${APP_IMAGE}"}},
+            "secrets": {"shared": {"external": True, "name": name}}}
+    result, out = deploy(stack, [data], wait=False)
+    assert not result.get("failed") and not [a for a in result["actions"] if a["kind"] == "secret"], out
+    assert deploy(stack, [data], wait=False, prune=True)[0]["changed"] is False
+    assert _stack_objects(swarm, stack)["secrets"] == [name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 
 import pytest
 
@@ -11,13 +12,14 @@ from ansible_collections.swarmops.core.plugins.module_utils.compose import load
 from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import build, name_problems
 
 NS = "com.docker.stack.namespace"
+KEY = "unit-test-content-key"
 
 
 def convert(service, top=None, stack="st"):
     data = {"services": {"svc": dict({"image": "app:1"}, **service)}}
     data.update(top or {})
     model, _ = load([data], {"FROM_ENV": "env-value"}, project_dir="/srv/proj")
-    return build(stack, model)
+    return build(stack, model, content_key=KEY)
 
 
 def spec_of(service, top=None):
@@ -198,10 +200,10 @@ def test_secrets_and_configs_are_content_addressed(tmp_path):
         {"secrets": {"pw": {"file": str(tmp_path / "pw"), "labels": {"x": "y"}}},
          "configs": {"conf": {"file": str(tmp_path / "conf")}, "named": {"content": "inline", "name": "fixed"},
                      "ext": {"external": True}}})
-    digest = hashlib.sha256(b"s3cret").hexdigest()
+    digest = hmac.new(KEY.encode(), b"s3cret", hashlib.sha256).hexdigest()
     secret = desired["secrets"]["pw"]
     assert secret["name"] == "st_pw_" + digest[:12]
-    assert secret["spec"]["Labels"] == {"x": "y", NS: "st", "com.swarmops.stack.content-hash": digest}
+    assert secret["spec"]["Labels"] == {"x": "y", NS: "st", "com.swarmops.stack.content-hmac": digest}
     assert base64.b64decode(secret["spec"]["Data"]) == b"s3cret"
     assert desired["configs"]["named"]["name"] == "fixed"
     assert desired["configs"]["ext"] == {"name": "ext", "external": True}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.swarmops.core.plugins.module_utils.compose import load
-from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import HASH_LABEL, build
+from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import HMAC_LABEL, build
 from ansible_collections.swarmops.core.plugins.module_utils.stack_plan import (
     make_plan,
     normalize,
@@ -24,7 +24,7 @@ PART3 = {
 
 def desired_of(data, stack="st"):
     model, _ = load([data], {})
-    return build(stack, model)
+    return build(stack, model, content_key="unit-test-content-key")
 
 
 def empty_current():
@@ -182,9 +182,9 @@ def test_changed_config_rolls_out_and_old_one_is_removed(tmp_path):
         {"kind": "service", "name": "st_web", "action": "update"},
         {"kind": "config", "name": obj["name"], "action": "remove"},
     ]
-    # the diff shows names and hashes, never the content
+    # the diff shows names and labels, never the content or its label
     assert plan.diff()["after"]["config/" + new["configs"]["c"]["name"]] == {
-        "name": new["configs"]["c"]["name"], "hash": new["configs"]["c"]["hash"],
+        "name": new["configs"]["c"]["name"],
         "labels": {"com.docker.stack.namespace": "st"}}
 
 
@@ -220,7 +220,7 @@ def test_secret_in_use_by_a_kept_service_is_not_removed(tmp_path):
     current = current_with(before)
     secret = before["secrets"]["pw"]
     current["secrets"][secret["name"]] = current["all_secrets"][secret["name"]] = _stored_object(secret["spec"], "s1")
-    assert HASH_LABEL in secret["spec"]["Labels"]
+    assert HMAC_LABEL in secret["spec"]["Labels"]
     plan = make_plan(desired_of(PART3), current)  # "old" dropped from the file, but no prune
     assert not plan.changed
     plan = make_plan(desired_of(PART3), current, prune=True)
