@@ -1029,6 +1029,8 @@ _IMAGE_REF = re.compile(
 
 def _unreadable(path):
     """Why a secret/config file cannot be used, or None (it is read later, when converting)."""
+    if os.path.isdir(path):
+        return "is a directory, not a file"
     if not os.path.isfile(path):
         return "file not found"
     try:

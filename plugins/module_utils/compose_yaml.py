@@ -18,6 +18,8 @@ compose mappings given as module parameters).
 
 from __future__ import annotations
 
+import re
+
 try:
     import yaml
     from yaml.composer import Composer
@@ -64,7 +66,7 @@ if yaml is not None:
             return SafeConstructor.construct_mapping(self, node, deep)
 
         def construct_yaml_int(self, node):
-            digits = sum(ch.isdigit() for ch in str(node.value))
+            digits = sum(ch in "0123456789abcdefABCDEF" for ch in str(node.value))
             if digits > MAX_INT_DIGITS:
                 raise YAMLLimitError("integer with %d digits at %s (at most %d)" % (
                     digits, _where(node), MAX_INT_DIGITS))
@@ -125,8 +127,40 @@ def _children(node):
     return []
 
 
+_FLOW_CHARS = re.compile(r"[\[\]{}\"'#\n]")
+
+
+def _flow_depth(text):
+    """The deepest [ / { nesting, skipping quoted strings and comments (an upper bound, cheaply).
+
+    PyYAML's scanner is quadratic in flow nesting (it re-checks every open level for each
+    token), so a few kilobytes of brackets would take seconds before the composer's bound
+    is reached. Brackets inside plain scalars are counted too, which only overestimates.
+    """
+    depth = deepest = 0
+    quote = None
+    for match in _FLOW_CHARS.finditer(text):
+        char, pos = match.group(), match.start()
+        if quote:
+            if char == quote or char == "\n" and quote == "#":
+                quote = None
+        elif char in "\"'" and (pos == 0 or not text[pos - 1].isalnum()):
+            quote = char
+        elif char == "#" and (pos == 0 or text[pos - 1] in " \t\n"):
+            quote = "#"
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
 def load_bounded(stream):
-    """Load one YAML document (bytes, str or file) within the bounds; None for an empty one."""
+    """Load one YAML document (bytes or str) within the bounds; None for an empty one."""
+    text = stream.decode("utf-8", "replace") if isinstance(stream, bytes) else stream
+    if _flow_depth(text) > MAX_DEPTH:
+        raise YAMLLimitError("nesting deeper than %d levels" % MAX_DEPTH)
     loader = _BoundedLoader(stream)
     try:
         node = loader.get_single_node()

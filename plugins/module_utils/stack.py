@@ -41,6 +41,9 @@ def deploy(client, params, check_mode=False):
 
     _swarm_manager(client)
     current = stack_apply.read_current(client, stack)
+    conflicts = stack_apply.published_port_conflicts(client, stack, desired)
+    if conflicts:
+        raise SwarmOpsError("Cannot deploy stack %s: %s" % (stack, "; ".join(conflicts)), problems=conflicts)
     digests, digest_warnings = {}, []
     if params.get("resolve_image", "always") == "always":
         images = [s["TaskTemplate"]["ContainerSpec"]["Image"] for s in desired["services"].values()]

@@ -24,8 +24,17 @@ description:
   - Configs and secrets get content-addressed names (C(<stack>_<name>_<sha256[:12]>)) unless they set
     C(name:), so changed content rolls out; a superseded config or secret is removed once no service
     of the stack uses it. Configs that C(docker stack deploy) created with identical content are reused.
-  - Validation happens before anything on the cluster is touched; errors name the file and the key path.
-    Keys C(docker stack deploy) ignores in swarm mode produce the same warning it prints.
+  - Validation happens before anything on the cluster is touched; errors name the file and the key path,
+    all problems at once. Keys C(docker stack deploy) ignores in swarm mode produce the same warning it prints.
+  - Compose files are read with limits; a file breaking one is refused. Duplicate mapping keys;
+    more than 100,000 values once YAML aliases are expanded (excessive aliasing); nesting deeper than
+    64 levels; integers longer than 30 digits; files larger than 4 MiB. Values are range-checked as the
+    engine checks them (ports 1-65535, counts and sizes within int64, CPUs finite and at least 0.001,
+    memory at least 4MiB, durations not negative, file modes up to 0o7777, names valid for the engine,
+    a published port used once), so a deploy does not fail half-way.
+  - The wait fails within seconds on a task the engine rejects (for example no such image) or cannot
+    schedule (no suitable node), naming the node and the engine's reason. A replicated task that exits 0
+    under a restart policy other than C(any) counts as done.
   - See docs/stack_deploy.md in the collection for the comparison rules and differences from the CLI.
 author:
   - swarmops maintainers (@swarmops)
