@@ -13,15 +13,32 @@ Every error names the source and the key path. Pure apart from reading files.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 import shlex
 from decimal import Decimal, InvalidOperation
 
+from ansible_collections.swarmops.core.plugins.module_utils.compose_yaml import (
+    MAX_DEPTH,
+    YAMLLimitError,
+    check_tree,
+    load_bounded,
+)
+
 try:
     import yaml
 except ImportError:  # pragma: no cover - absent on targets without python3-yaml
     yaml = None
+
+# Go's int64: the largest count, size or duration the CLI and the engine can hold.
+INT64_MAX = 2 ** 63 - 1
+# The engine's smallest memory limit/reservation (swarmkit: "Must be at least 4MiB")
+# and smallest CPU share (0.001 CPUs), for values other than 0 (= unset).
+MIN_MEMORY = 4 * 1024 * 1024
+MIN_NANO_CPUS = 10 ** 6
+# A compose file bigger than this is refused before parsing.
+MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
 class ComposeError(Exception):
@@ -152,11 +169,13 @@ def BOOL(value, path):
 def INT(value, path):
     if isinstance(value, bool):
         raise _Invalid(path, "must be an integer, got a boolean")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and re.match(r"^-?\d+$", value.strip()):
-        return int(value)
-    raise _Invalid(path, "must be an integer, got %s %r" % (_type_name(value), value))
+    if isinstance(value, str) and re.match(r"^-?\d{1,30}$", value.strip()):
+        value = int(value)
+    if not isinstance(value, int):
+        raise _Invalid(path, "must be an integer, got %s %s" % (_type_name(value), _short(value)))
+    if not -INT64_MAX - 1 <= value <= INT64_MAX:
+        raise _Invalid(path, "%s is out of range (at most %d)" % (_short(value), INT64_MAX))
+    return value
 
 
 def UINT(value, path):
@@ -166,13 +185,38 @@ def UINT(value, path):
     return value
 
 
+def _short(value, limit=40):
+    """repr() cut to ``limit`` characters, so a huge value does not flood the message."""
+    text = repr(value) if not isinstance(value, int) or value.bit_length() < 128 else "a %d-bit integer" % value.bit_length()
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def int_range(low, high):
+    def check(value, path):
+        value = INT(value, path)
+        if not low <= value <= high:
+            raise _Invalid(path, "must be between %d and %d, got %d" % (low, high, value))
+        return value
+    return check
+
+
 def FLOAT(value, path):
-    if isinstance(value, bool):
-        raise _Invalid(path, "must be a number, got a boolean")
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _Invalid(path, "must be a number, got %s" % _type_name(value))
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise _Invalid(path, "must be a number, got %s %r" % (_type_name(value), value))
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise _Invalid(path, "must be a number, got %s %s" % (_type_name(value), _short(value)))
+    if not math.isfinite(number):
+        raise _Invalid(path, "must be a finite number, got %s" % _short(value))
+    return number
+
+
+def RATIO(value, path):
+    number = FLOAT(value, path)
+    if not 0 <= number <= 1:
+        raise _Invalid(path, "must be between 0 and 1, got %s" % _short(value))
+    return number
 
 
 _DUR_UNITS = {"ns": 1, "us": 1000, "\u00b5s": 1000, "\u03bcs": 1000, "ms": 10 ** 6, "s": 10 ** 9,
@@ -201,34 +245,55 @@ def parse_duration(text):
 
 
 def DURATION(value, path):
-    """A Go duration string ("1m30s", "10s"); canonical form is nanoseconds (int)."""
-    if isinstance(value, str):
-        ns = parse_duration(value)
-        if ns is not None:
-            return ns
-    raise _Invalid(path, "must be a duration like 10s, 1m30s or 500ms, got %r" % (value,))
+    """A Go duration string ("1m30s", "10s"), >= 0; canonical form is nanoseconds (int)."""
+    ns = parse_duration(value) if isinstance(value, str) and len(value) <= 100 else None
+    if ns is None:
+        raise _Invalid(path, "must be a duration like 10s, 1m30s or 500ms, got %s" % _short(value))
+    if ns < 0:
+        raise _Invalid(path, "must not be negative, got %r" % value)
+    if ns > INT64_MAX:
+        raise _Invalid(path, "%r is too long (at most about 292 years)" % value)
+    return ns
+
+
+def HEALTH_DURATION(value, path):
+    """The engine refuses healthcheck durations between 0 and 1ms."""
+    ns = DURATION(value, path)
+    if 0 < ns < 10 ** 6:
+        raise _Invalid(path, "must be 0 or at least 1ms, got %r" % value)
+    return ns
 
 
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?) ?([kmgtp]?)(i?b)?$", re.I)
 
 
 def parse_size(value):
-    """docker's units.RAMInBytes: 50M, 1.5g, 512kb -> bytes (binary multiples)."""
+    """docker's units.RAMInBytes: 50M, 1.5g, 512kb -> bytes (binary multiples); None if not a size."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value
+        return value if 0 <= value <= INT64_MAX else None
+    if not isinstance(value, (str, float)) or len(str(value)) > 40:
+        return None
     m = _SIZE.match(str(value).strip())
     if not m:
         return None
     mult = 1024 ** "bkmgtp".index(m.group(2).lower() or "b")
-    return int(Decimal(m.group(1)) * mult)
+    size = int(Decimal(m.group(1)) * mult)
+    return size if size <= INT64_MAX else None
 
 
 def SIZE(value, path):
     size = parse_size(value)
     if size is None:
-        raise _Invalid(path, "must be a size like 50M, 1g or 1024 (bytes), got %r" % (value,))
+        raise _Invalid(path, "must be a size like 50M, 1g or 1024 (bytes, 0 to 2^63-1), got %s" % _short(value))
+    return size
+
+
+def MEMORY(value, path):
+    size = SIZE(value, path)
+    if 0 < size < MIN_MEMORY:
+        raise _Invalid(path, "must be 0 (no limit) or at least 4MiB (the engine's minimum), got %s" % _short(value))
     return size
 
 
@@ -236,15 +301,28 @@ def CPUS(value, path):
     """"0.5" -> 500000000 nano CPUs (docker's ParseCPUs, rejects more than 9 decimals)."""
     if isinstance(value, bool):
         raise _Invalid(path, "must be a number of CPUs like \"0.5\", got a boolean")
+    if not isinstance(value, (str, int, float)) or len(str(value)) > 40:
+        raise _Invalid(path, "must be a number of CPUs like \"0.5\", got %s" % _short(value))
     try:
-        nano = Decimal(str(value)) * 10 ** 9
+        nano = Decimal(str(value).strip()) * 10 ** 9
     except InvalidOperation:
         raise _Invalid(path, "must be a number of CPUs like \"0.5\", got %r" % (value,))
+    if not nano.is_finite():
+        raise _Invalid(path, "must be a finite number of CPUs, got %r" % (value,))
     if nano != nano.to_integral_value():
         raise _Invalid(path, "value is too precise: %r" % (value,))
     if nano < 0:
         raise _Invalid(path, "must not be negative")
+    if nano > INT64_MAX:
+        raise _Invalid(path, "%r CPUs is out of range" % (value,))
     return int(nano)
+
+
+def CPU_LIMIT(value, path):
+    nano = CPUS(value, path)
+    if 0 < nano < MIN_NANO_CPUS:
+        raise _Invalid(path, "must be 0 (no limit) or at least 0.001 (the engine's minimum), got %r" % (value,))
+    return nano
 
 
 def choice(*allowed):
@@ -363,6 +441,22 @@ def map_of(item):
     return _mapping(lambda key, path: item)
 
 
+# The compose schema's pattern for the names of services, networks, volumes, secrets, configs.
+_NAME = re.compile(r"^[a-zA-Z0-9._-]+$")
+
+
+def names_of(item):
+    """A mapping of names (strings the compose schema allows), each value checked by ``item``."""
+    def check(value, path):
+        if isinstance(value, dict):
+            bad = [k for k in value if not isinstance(k, str) or not _NAME.match(k)]
+            if bad:
+                raise _Problems([_Invalid(path, "invalid name %s: names are strings of letters, digits, "
+                                          "'.', '_' and '-'" % _short(k)) for k in bad])
+        return map_of(item)(value, path)
+    return check
+
+
 def _unknown(key, fields):
     close = difflib.get_close_matches(key, list(fields), n=1)
     if close:
@@ -383,26 +477,33 @@ class _Problems(Exception):
 _PORT = re.compile(r"^(?:(?:\[?([0-9a-fA-F:.]*)\]?:)?(\d*(?:-\d+)?):)?(\d+(?:-\d+)?)(?:/(tcp|udp|sctp))?$")
 
 
-def _range(text):
+def _range(text, path, low=1):
     lo, dummy, hi = text.partition("-")
+    if len(lo) > 5 or len(hi) > 5:
+        raise _Invalid(path, "port %s is out of range (%d-65535)" % (_short(text), low))
     lo, hi = int(lo), int(hi or lo)
+    for port in (lo, hi):
+        if not low <= port <= 65535:
+            raise _Invalid(path, "port %d is out of range (%d-65535)" % (port, low))
+    if hi < lo:
+        raise _Invalid(path, "invalid port range %s: the end is below the start" % text)
     return list(range(lo, hi + 1))
 
 
 def _port_entry(value, path):
     if isinstance(value, dict):
         return [obj({
-            "target": UINT, "published": _published, "protocol": choice("tcp", "udp", "sctp"),
+            "target": int_range(1, 65535), "published": _published, "protocol": choice("tcp", "udp", "sctp"),
             "mode": choice("ingress", "host"), "host_ip": STR, "name": STR, "app_protocol": STR,
         })(value, path)]
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise _Invalid(path, "must be a port string like \"8080:80\" or a mapping, got %s" % _type_name(value))
-    m = _PORT.match(str(value).strip())
+    m = _PORT.match(str(value).strip()) if len(str(value)) <= 100 else None
     if not m:
-        raise _Invalid(path, "invalid port specification %r" % (value,))
+        raise _Invalid(path, "invalid port specification %s" % _short(value))
     _ip, published, target, proto = m.groups()
-    targets = _range(target)
-    publisheds = _range(published) if published else [0] * len(targets)
+    targets = _range(target, path)
+    publisheds = _range(published, path) if published else [0] * len(targets)
     if len(publisheds) != len(targets):
         raise _Invalid(path, "port ranges don't match in %r" % (value,))
     return [{"target": t, "published": p, "protocol": proto or "tcp", "mode": "ingress"}
@@ -412,7 +513,7 @@ def _port_entry(value, path):
 def _published(value, path):
     if isinstance(value, str) and "-" in value:
         raise _Invalid(path, "published port ranges are not supported in the long syntax")
-    return UINT(value, path)
+    return int_range(0, 65535)(value, path)
 
 
 def PORTS(value, path):
@@ -442,7 +543,7 @@ _VOLUME_LONG = obj({
     "consistency": choice("consistent", "cached", "delegated", "default"),
     "bind": obj({"propagation": choice(*_PROPAGATION), "create_host_path": BOOL, "selinux": STR}),
     "volume": obj({"nocopy": BOOL, "subpath": STR}),
-    "tmpfs": obj({"size": SIZE, "mode": UINT}),
+    "tmpfs": obj({"size": SIZE, "mode": lambda v, p: _mode(v, p)}),
 })
 
 
@@ -490,9 +591,15 @@ def _file_ref(value, path):
 
 
 def _mode(value, path):
+    """A file mode: an octal string ("0440") or a number (decimal in YAML unless written 0o440)."""
     if isinstance(value, str) and re.match(r"^0?[0-7]{3,4}$", value):
         return int(value, 8)
-    return UINT(value, path)
+    if isinstance(value, str):
+        raise _Invalid(path, "must be an octal file mode like \"0440\", got %s" % _short(value))
+    mode = UINT(value, path)
+    if mode > 0o7777:
+        raise _Invalid(path, "must be a file mode between 0 and 0o7777 (4095), got %d" % mode)
+    return mode
 
 
 def SERVICE_NETWORKS(value, path):
@@ -530,8 +637,8 @@ def ULIMITS(value, path):
 
 def HEALTHCHECK(value, path):
     hc = obj({
-        "test": ANY, "interval": DURATION, "timeout": DURATION, "retries": UINT,
-        "start_period": DURATION, "start_interval": DURATION, "disable": BOOL,
+        "test": ANY, "interval": HEALTH_DURATION, "timeout": HEALTH_DURATION, "retries": UINT,
+        "start_period": HEALTH_DURATION, "start_interval": HEALTH_DURATION, "disable": BOOL,
     })(value, path)
     test = hc.get("test")
     if isinstance(test, str):
@@ -544,12 +651,50 @@ def HEALTHCHECK(value, path):
 
 
 def TMPFS(value, path):
-    return STR_OR_LIST(value, path)
+    """"/path[:size=64m,mode=1777]" entries; only size and mode are understood."""
+    entries = STR_OR_LIST(value, path)
+    for i, entry in enumerate(entries):
+        where = "%s[%d]" % (path, i)
+        target, dummy, options = entry.partition(":")
+        if not target.startswith("/"):
+            raise _Invalid(where, "the tmpfs target must be an absolute path, got %s" % _short(entry))
+        for opt in filter(None, options.split(",")):
+            key, dummy, val = opt.partition("=")
+            if key == "size":
+                SIZE(val, where + ".size")
+            elif key == "mode":
+                if not re.match(r"^[0-7]{1,4}$", val):
+                    raise _Invalid(where + ".mode", "must be an octal mode like 1777, got %s" % _short(val))
+            else:
+                raise _Invalid(where, "unsupported tmpfs option %s (size and mode are supported)" % _short(opt))
+    return entries
+
+
+_RESTART = re.compile(r"^(?:no|always|unless-stopped|on-failure(?::\d{1,9})?)$")
+
+
+def RESTART(value, path):
+    """The service-level `restart:` (used when deploy.restart_policy is absent)."""
+    if not isinstance(value, str) or not _RESTART.match(value):
+        raise _Invalid(path, "must be one of no, always, on-failure[:max-retries], unless-stopped, got %s"
+                       % _short(value))
+    return value
+
+
+# swarmkit's constraint syntax: <key> == <value> or <key> != <value>.
+_CONSTRAINT = re.compile(r"^\s*[a-zA-Z_][a-zA-Z0-9_.-]*\s*(==|!=)\s*[a-zA-Z0-9:_\s.*()?+\[\]\\^$|/-]+$")
+
+
+def CONSTRAINT(value, path):
+    text = STR(value, path)
+    if not _CONSTRAINT.match(text):
+        raise _Invalid(path, "invalid placement constraint %s (expected key==value or key!=value)" % _short(text))
+    return text
 
 
 _UPDATE = obj({
     "parallelism": UINT, "delay": DURATION, "failure_action": choice("continue", "rollback", "pause"),
-    "monitor": DURATION, "max_failure_ratio": FLOAT, "order": choice("start-first", "stop-first"),
+    "monitor": DURATION, "max_failure_ratio": RATIO, "order": choice("start-first", "stop-first"),
 })
 
 DEPLOY = obj({
@@ -560,9 +705,9 @@ DEPLOY = obj({
     "update_config": _UPDATE,
     "rollback_config": _UPDATE,
     "resources": obj({
-        "limits": obj({"cpus": CPUS, "memory": SIZE, "pids": INT}),
+        "limits": obj({"cpus": CPU_LIMIT, "memory": MEMORY, "pids": INT}),
         "reservations": obj({
-            "cpus": CPUS, "memory": SIZE,
+            "cpus": CPU_LIMIT, "memory": MEMORY,
             "generic_resources": list_of(obj({"discrete_resource_spec": obj({"kind": STR, "value": INT})})),
             "devices": ANY,
         }),
@@ -572,7 +717,7 @@ DEPLOY = obj({
         "max_attempts": UINT, "window": DURATION,
     }),
     "placement": obj({
-        "constraints": list_of(STR),
+        "constraints": list_of(CONSTRAINT),
         "preferences": list_of(obj({"spread": STR})),
         "max_replicas_per_node": UINT,
     }),
@@ -610,7 +755,7 @@ SERVICE_KEYS = {
     "tty": BOOL,
     "stdin_open": BOOL,
     "isolation": STR,
-    "oom_score_adj": INT,
+    "oom_score_adj": int_range(-1000, 1000),
     "tmpfs": TMPFS,
     "ulimits": ULIMITS,
     "ports": PORTS,
@@ -622,6 +767,7 @@ SERVICE_KEYS = {
 }
 for _key in UNSUPPORTED + tuple(DEPRECATED) + IGNORED:
     SERVICE_KEYS[_key] = _warn_only
+SERVICE_KEYS["restart"] = RESTART  # ignored by the CLI, but our fallback restart policy reads it
 
 _EXTERNAL = ANY  # bool or {name: ...}; normalized in _external()
 
@@ -643,11 +789,11 @@ CONFIG = obj({"file": STR, "content": STR, "environment": STR, "external": _EXTE
 TOP_KEYS = {
     "version": STR,
     "name": STR,
-    "services": map_of(obj(SERVICE_KEYS)),
-    "networks": map_of(NETWORK),
-    "volumes": map_of(VOLUME),
-    "secrets": map_of(SECRET),
-    "configs": map_of(CONFIG),
+    "services": names_of(obj(SERVICE_KEYS)),
+    "networks": names_of(NETWORK),
+    "volumes": names_of(VOLUME),
+    "secrets": names_of(SECRET),
+    "configs": names_of(CONFIG),
 }
 TOP = obj(TOP_KEYS)
 
@@ -720,7 +866,11 @@ def _merge_dict(old, new):
 def _read_source(source, index, project_dir):
     """-> (label, base_dir, data) for a path or an inline mapping."""
     if isinstance(source, dict):
-        return "compose[%d] (inline)" % index, project_dir, source
+        label = "compose[%d] (inline)" % index
+        problem = check_tree(source)
+        if problem:
+            raise ComposeError(["%s: %s" % (label, problem)])
+        return label, project_dir, source
     if not isinstance(source, str):
         raise ComposeError(["compose[%d]: must be a file path or a mapping, got %s" % (index, _type_name(source))])
     path = source if os.path.isabs(source) or not project_dir else os.path.join(project_dir, source)
@@ -729,9 +879,14 @@ def _read_source(source, index, project_dir):
                             "(apt-get install python3-yaml, or pip install pyyaml)" % source])
     try:
         with open(path, "rb") as fh:
-            data = yaml.safe_load(fh)
+            text = fh.read(MAX_FILE_BYTES + 1)
+        if len(text) > MAX_FILE_BYTES:
+            raise ComposeError(["%s: the file is larger than %d MiB" % (source, MAX_FILE_BYTES // 2 ** 20)])
+        data = load_bounded(text)
     except OSError as exc:
-        raise ComposeError(["%s: cannot read compose file: %s" % (source, exc.strerror)])
+        raise ComposeError(["%s: cannot read compose file: %s" % (source, exc.strerror or exc)])
+    except YAMLLimitError as exc:
+        raise ComposeError(["%s: refused YAML: %s" % (source, exc)])
     except yaml.YAMLError as exc:
         raise ComposeError(["%s: invalid YAML: %s" % (source, exc)])
     if data is None:
@@ -745,9 +900,11 @@ def _read_env_file(path, where):
     out = {}
     try:
         with open(path, encoding="utf-8") as fh:
-            lines = fh.read().splitlines()
+            lines = fh.read(MAX_FILE_BYTES + 1).splitlines()
     except OSError as exc:
-        raise _Invalid(where, "cannot read env_file %s: %s" % (path, exc.strerror))
+        raise _Invalid(where, "cannot read env_file %s: %s" % (path, exc.strerror or exc))
+    except UnicodeDecodeError as exc:
+        raise _Invalid(where, "env_file %s is not UTF-8 text (byte %d)" % (path, exc.start))
     for line in lines:
         line = line.strip()
         if not line or line.startswith("#"):
@@ -795,7 +952,8 @@ def load(sources, env=None, project_dir=None):
             project_dir = base_dir
         try:
             data = interpolate(data, env, "", warnings)
-            for name, svc in (data.get("services") or {}).items():
+            services = data.get("services")
+            for name, svc in (services.items() if isinstance(services, dict) else ()):
                 if isinstance(svc, dict):
                     bad = sorted(set(svc) & set(FORBIDDEN))
                     for key in bad:
@@ -869,6 +1027,22 @@ _IMAGE_REF = re.compile(
     r"(?:@sha256:[0-9a-f]{64})?$" % (_COMPONENT, _COMPONENT))
 
 
+def _unreadable(path):
+    """Why a secret/config file cannot be used, or None (it is read later, when converting)."""
+    if os.path.isdir(path):
+        return "is a directory, not a file"
+    if not os.path.isfile(path):
+        return "file not found"
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        return "cannot read the file (%s)" % (exc.strerror or exc)
+    if os.path.getsize(path) > 500 * 1024:
+        return "the file is larger than 500KiB (the engine's limit for secrets and configs)"
+    return None
+
+
 def _check_references(model, origin, env):
     problems = []
     for name, svc in sorted(model["services"].items()):
@@ -905,8 +1079,10 @@ def _check_references(model, origin, env):
             if len(sources) != 1:
                 problems.append("%s: %s: needs exactly one of file, environment%s" % (
                     where, path, ", content" if kind == "configs" else ""))
-            elif "file" in entry and not os.path.isfile(entry["file"]):
-                problems.append("%s: %s.file: file not found: %s" % (where, path, entry["file"]))
+            elif "file" in entry:
+                problem = _unreadable(entry["file"])
+                if problem:
+                    problems.append("%s: %s.file: %s: %s" % (where, path, problem, entry["file"]))
             elif "environment" in entry and entry["environment"] not in env:
                 problems.append("%s: %s.environment: variable %s is not set" % (where, path, entry["environment"]))
     for kind in ("networks", "volumes"):

@@ -13,6 +13,7 @@ should read; run_module turns it (and Docker SDK errors) into fail_json.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import traceback
@@ -248,12 +249,36 @@ def connect(params):
     return client
 
 
+def _brief(exc, limit=300):
+    text = "%s: %s" % (type(exc).__name__, exc)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+@contextlib.contextmanager
+def step(name, subject=None):
+    """Turn an unexpected exception inside the block into a SwarmOpsError naming the step and its input.
+
+    The traceback goes to the ``exception`` key (shown by Ansible only with -vvv), not the message.
+    """
+    try:
+        yield
+    except (SwarmOpsError, DockerException):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the point is to catch what we did not foresee
+        where = "%s (%s)" % (name, subject) if subject else name
+        raise SwarmOpsError("Unexpected error while %s: %s" % (where, _brief(exc)),
+                            exception=traceback.format_exc())
+
+
 def run_module(module, run):
-    """Call ``run(module)`` -> result dict; map our errors onto fail_json."""
+    """Call ``run(module)`` -> result dict; map our errors onto fail_json, never a bare traceback."""
     try:
         result = run(module)
     except SwarmOpsError as exc:
         module.fail_json(msg=str(exc), **exc.details)
     except DockerException as exc:
         module.fail_json(msg="Docker Engine API error: %s" % exc, exception=traceback.format_exc())
+    except Exception as exc:  # noqa: BLE001 - a module must fail with a message, not crash
+        module.fail_json(msg="Unexpected error in module %s: %s" % (getattr(module, "_name", "?"), _brief(exc)),
+                         exception=traceback.format_exc())
     module.exit_json(**result)

@@ -13,7 +13,7 @@ import os
 import secrets
 
 from ansible_collections.swarmops.core.plugins.module_utils import compose, stack_apply, stack_convert, stack_plan
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError, step
 
 
 def _swarm_manager(client):
@@ -133,19 +133,14 @@ def deploy(client, params, check_mode=False):
 
     env = dict(os.environ)
     env.update({k: str(v) for k, v in (params.get("env") or {}).items()})
-    try:
-        model, load_warnings = compose.load(params["compose"], env, params.get("project_dir"))
-    except compose.ComposeError as exc:
-        raise SwarmOpsError("Invalid compose input: " + "; ".join(exc.problems), problems=exc.problems)
+    desired, load_warnings = _desired_state(stack, params, env, check_mode)
     warnings += load_warnings
-    problems = stack_convert.name_problems(stack, model)
-    if problems:
-        raise SwarmOpsError("Invalid compose input: " + "; ".join(problems), problems=problems)
-    key = content_key(params, check_mode) if _needs_content_key(model) else None
-    desired = stack_convert.build(stack, model, env, key)
 
     _swarm_manager(client)
     current = stack_apply.read_current(client, stack)
+    conflicts = stack_apply.published_port_conflicts(client, stack, desired)
+    if conflicts:
+        raise SwarmOpsError("Cannot deploy stack %s: %s" % (stack, "; ".join(conflicts)), problems=conflicts)
     digests, digest_warnings = {}, []
     if params.get("resolve_image", "always") == "always":
         images = [s["TaskTemplate"]["ContainerSpec"]["Image"] for s in desired["services"].values()]
@@ -163,23 +158,47 @@ def deploy(client, params, check_mode=False):
     if check_mode or not plan.changed:
         return _result(plan, warnings, params)
 
-    warnings += stack_apply.apply_plan(client, plan, params.get("with_registry_auth", False),
-                                       timeout=params.get("wait_timeout") or 120)
-    warnings += _converge(client, plan, params)
+    with step("applying the plan", "stack %s" % stack):
+        warnings += stack_apply.apply_plan(client, plan, params.get("with_registry_auth", False),
+                                           timeout=params.get("wait_timeout") or 120)
+    warnings += _converge(client, plan, params, stack)
     return _result(plan, warnings, params)
 
 
-def _converge(client, plan, params):
+def _converge(client, plan, params, stack):
     """Wait, roll back on failure; superseded configs/secrets go only after success."""
     if not params.get("wait", True):
         return stack_apply.defer_superseded(plan, "wait is off, so this run did not see the services converge")
-    failed = stack_apply.wait_for(client, plan, params.get("wait_timeout") or 300)
+    with step("waiting for the services", "stack %s" % stack):
+        failed = stack_apply.wait_for(client, plan, params.get("wait_timeout") or 300)
     if failed:
         rolled = stack_apply.rollback(client, plan, failed) if params.get("rollback") else []
         stack_apply.defer_superseded(plan, "the services did not converge")
         raise SwarmOpsError(_failure_message(failed, rolled), failures=failed, rollback=rolled,
                             actions=plan.summary(), changed=True)
-    return stack_apply.remove_superseded(client, plan, params.get("wait_timeout") or 120)
+    with step("removing superseded configs and secrets", "stack %s" % stack):
+        return stack_apply.remove_superseded(client, plan, params.get("wait_timeout") or 120)
+
+
+def _sources(params):
+    return ", ".join(s if isinstance(s, str) else "inline mapping" for s in params.get("compose") or [])
+
+
+def _desired_state(stack, params, env, check_mode):
+    """Load, validate and convert: everything that can refuse the input, before any engine call."""
+    with step("loading the compose files", _sources(params)):
+        try:
+            model, warnings = compose.load(params["compose"], env, params.get("project_dir"))
+        except compose.ComposeError as exc:
+            raise SwarmOpsError("Invalid compose input: " + "; ".join(exc.problems), problems=exc.problems)
+    with step("checking names and values for the engine", _sources(params)):
+        problems = stack_convert.name_problems(stack, model) + stack_convert.value_problems(stack, model)
+    if problems:
+        raise SwarmOpsError("Invalid compose input: " + "; ".join(problems), problems=problems)
+    key = content_key(params, check_mode) if _needs_content_key(model) else None
+    with step("converting the compose model to Engine API bodies", _sources(params)):
+        desired = stack_convert.build(stack, model, env, key)
+    return desired, warnings
 
 
 def _failure_message(failed, rolled):

@@ -264,14 +264,32 @@ def _ts(text):
 
 
 _FAILED = ("failed", "rejected", "orphaned")
+# A task the scheduler cannot place stays pending with a reason ("no suitable node (...)");
+# after this long the reason is taken as final instead of waiting out the timeout.
+UNSCHEDULABLE_GRACE = 3.0
 
 
-def _service_status(client, action, nodes):
-    """-> (done, failures, fatal) for one created/updated service."""
-    # The manager stamps UpdateStatus.StartedAt a hair before the service's UpdatedAt.
-    since = action["since"] - timedelta(seconds=1)
-    svc = client.inspect_service(action["id"])
-    tasks = client.tasks(filters={"service": action["id"]})
+def published_port_conflicts(client, stack, desired):
+    """Ingress ports the stack publishes that a service of another stack already publishes."""
+    mine = set(desired["services"])
+    owners = {}
+    for svc in client.services():
+        if svc["Spec"]["Name"] in mine:
+            continue
+        for port in (svc.get("Endpoint") or {}).get("Ports") or []:
+            if port.get("PublishedPort") and port.get("PublishMode", "ingress") == "ingress":
+                owners[(port["PublishedPort"], port.get("Protocol", "tcp"))] = svc["Spec"]["Name"]
+    problems = []
+    for name, spec in sorted(desired["services"].items()):
+        for port in (spec.get("EndpointSpec") or {}).get("Ports") or []:
+            owner = owners.get((port.get("PublishedPort"), port.get("Protocol", "tcp")))
+            if owner and port.get("PublishMode", "ingress") == "ingress":
+                problems.append("service %s: published port %d/%s is already in use by service %s" % (
+                    name, port["PublishedPort"], port.get("Protocol", "tcp"), owner))
+    return problems
+
+
+def _task_failures(tasks, since, nodes):
     failures = []
     for task in tasks:
         status = task.get("Status", {})
@@ -280,18 +298,71 @@ def _service_status(client, action, nodes):
             failures.append({"node": nodes.get(task.get("NodeID"), task.get("NodeID") or "(unassigned)"),
                              "task": task["ID"], "state": status.get("State"),
                              "error": status.get("Err") or status.get("Message")})
+    return failures
+
+
+def _unschedulable(action, tasks, nodes):
+    """Tasks pending with the scheduler's reason for longer than UNSCHEDULABLE_GRACE -> failures."""
+    stuck = action.setdefault("_pending_since", {})
+    now, out = time.monotonic(), []
+    for task in tasks:
+        status = task.get("Status", {})
+        if task.get("DesiredState") != "running" or status.get("State") != "pending" or not status.get("Err"):
+            stuck.pop(task["ID"], None)
+            continue
+        if now - stuck.setdefault(task["ID"], now) >= UNSCHEDULABLE_GRACE:
+            out.append({"node": nodes.get(task.get("NodeID"), "(not scheduled)"), "task": task["ID"],
+                        "state": "unschedulable", "error": status["Err"]})
+    return out
+
+
+def _finished_slots(svc, tasks, since):
+    """Replicated slots whose newest task ran to completion and will not be restarted (one-shot tasks)."""
+    policy = (svc["Spec"].get("TaskTemplate") or {}).get("RestartPolicy") or {}
+    if policy.get("Condition", "any") == "any":
+        return 0
+    newest = {}
+    for task in tasks:
+        slot = task.get("Slot")
+        index = (task.get("Version") or {}).get("Index", 0)
+        if slot is not None and (slot not in newest or index > newest[slot][0]):
+            newest[slot] = (index, task)
+    return sum(1 for dummy, task in newest.values()
+               if task.get("Status", {}).get("State") == "complete"
+               and (_ts(task.get("CreatedAt")) or since) >= since)
+
+
+def _update_progress(svc, action, since, failures):
+    """For a rolling update: (settled, fatal); not settled until the orchestrator completed it."""
     update = svc.get("UpdateStatus") or {}
     started = _ts(update.get("StartedAt"))
+    if not started or started < since:
+        return False, False  # the orchestrator has not picked the update up yet
+    state = update.get("State")
+    if state in ("paused", "rollback_started", "rollback_paused", "rollback_completed"):
+        failures.append({"node": "-", "task": "-", "state": "update " + state, "error": update.get("Message")})
+        return False, True
+    return state == "completed", False
+
+
+def _service_status(client, action, nodes):
+    """-> (done, failures, fatal) for one created/updated service.
+
+    Fatal at once: a rejected task (no such image, port in use on the node, bad mount), a task
+    the scheduler cannot place for UNSCHEDULABLE_GRACE seconds, a paused or rolled back update.
+    """
+    # The manager stamps UpdateStatus.StartedAt a hair before the service's UpdatedAt.
+    since = action["since"] - timedelta(seconds=1)
+    svc = client.inspect_service(action["id"])
+    tasks = client.tasks(filters={"service": action["id"]})
+    failures = _task_failures(tasks, since, nodes)
+    stuck = _unschedulable(action, tasks, nodes)
+    if stuck or any(f["state"] == "rejected" for f in failures):
+        return False, failures + stuck, True
     if action["action"] == "update" and action.get("rolling"):
-        if not started or started < since:
-            return False, failures, False  # the orchestrator has not picked the update up yet
-        state = update.get("State")
-        if state in ("paused", "rollback_started", "rollback_paused", "rollback_completed"):
-            failures.append({"node": "-", "task": "-", "state": "update " + state,
-                             "error": update.get("Message")})
-            return False, failures, True
-        if state != "completed":
-            return False, failures, False
+        settled, fatal = _update_progress(svc, action, since, failures)
+        if not settled:
+            return False, failures, fatal
     mode = svc["Spec"].get("Mode", {})
     if "ReplicatedJob" in mode or "GlobalJob" in mode:
         return True, failures, False
@@ -299,7 +370,8 @@ def _service_status(client, action, nodes):
     up = [t for t in running if t.get("Status", {}).get("State") == "running"]
     if "Replicated" in mode:
         wanted = mode["Replicated"].get("Replicas", 1)
-        done = len(up) == wanted and len(running) == wanted
+        done = len(up) == len(running) and len(up) + _finished_slots(svc, tasks, since) >= wanted
+        done = done and len(running) <= wanted
     else:
         done = bool(running) and len(up) == len(running)
     return done, failures, False

@@ -419,6 +419,58 @@ def name_problems(stack, model):
     return problems
 
 
+# The engine's name rules: networks (daemon), volumes (local driver), secrets and configs (swarmkit).
+_NETWORK_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_VOLUME_NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
+_OBJECT_NAME = re.compile(r"^[a-zA-Z0-9]+(?:[a-zA-Z0-9-_.]*[a-zA-Z0-9])?$")
+_NAME_RULES = {
+    "networks": (_NETWORK_NAME, 255, "letters, digits, '_', '.' and '-', starting with a letter or digit"),
+    "volumes": (_VOLUME_NAME, 255, "at least 2 letters, digits, '_', '.' and '-', starting with a letter or digit"),
+    "secrets": (_OBJECT_NAME, 64, "at most 64 letters, digits, '_', '.' and '-', starting and ending with a "
+                                  "letter or digit"),
+    "configs": (_OBJECT_NAME, 64, "at most 64 letters, digits, '_', '.' and '-', starting and ending with a "
+                                  "letter or digit"),
+}
+
+
+def _object_names(stack, kind, key, entry):
+    if kind in ("secrets", "configs"):
+        # The longest name file_object_name can give (a full-length digest).
+        return [file_object_name(stack, key, entry, "0" * 64)]
+    return [entry.get("name") or scope(stack, key)]
+
+
+def value_problems(stack, model):
+    """Values that pass the compose checks but that the engine would refuse mid-deploy."""
+    problems = []
+    for kind, (pattern, limit, rule) in sorted(_NAME_RULES.items()):
+        for key, entry in sorted(model.get(kind, {}).items()):
+            if entry.get("external"):
+                continue
+            for name in _object_names(stack, kind, key, entry):
+                if not pattern.match(name) or len(name) > limit:
+                    problems.append("%s: %s.%s: the %s name %r is invalid for the engine (%s)" % (
+                        model["origin"].get("%s.%s" % (kind, key), "compose"), kind, key, kind[:-1], name, rule))
+    problems.extend(_published_port_problems(model))
+    return problems
+
+
+def _published_port_problems(model):
+    """The engine refuses a published ingress port used twice, also across services of a stack."""
+    owners, problems = {}, []
+    for key, svc in sorted(model["services"].items()):
+        for port in svc.get("ports", []):
+            if not port.get("published") or port.get("mode", "ingress") != "ingress":
+                continue
+            ident = (port["published"], port.get("protocol", "tcp"))
+            if ident in owners:
+                problems.append("%s: services.%s.ports: published port %d/%s is also published by service %s" % (
+                    model["origin"].get("services." + key, "compose"), key, ident[0], ident[1], owners[ident]))
+            else:
+                owners[ident] = key
+    return problems
+
+
 def build(stack, model, env=None, content_key=None):
     """The whole desired state of a stack, as Engine API bodies keyed by object name.
 

@@ -31,8 +31,18 @@ description:
     V(deferred)) and removed by a later run. Objects declared C(external) are never removed.
   - Secrets stay out of the output. O(env) and O(compose) are C(no_log); results and diffs show
     environment keys with masked values (C(KEY=********)) and configs/secrets by name and labels only.
-  - Validation happens before anything on the cluster is touched; errors name the file and the key path.
+  - Validation happens before anything on the cluster is touched; errors name the file and the key path,
+    all problems at once.
     Keys C(docker stack deploy) ignores in swarm mode produce the same warning it prints.
+  - Compose files are read with limits; a file breaking one is refused. Duplicate mapping keys;
+    more than 100,000 values once YAML aliases are expanded (excessive aliasing); nesting deeper than
+    64 levels; integers longer than 30 digits; files larger than 4 MiB. Values are range-checked as the
+    engine checks them (ports 1-65535, counts and sizes within int64, CPUs finite and at least 0.001,
+    memory at least 4MiB, durations not negative, file modes up to 0o7777, names valid for the engine,
+    a published port used once), so a deploy does not fail half-way.
+  - The wait fails within seconds on a task the engine rejects (for example no such image) or cannot
+    schedule (no suitable node), naming the node and the engine's reason. A replicated task that exits 0
+    under a restart policy other than C(any) counts as done.
   - See docs/stack_deploy.md in the collection for the comparison rules and differences from the CLI.
 author:
   - swarmops maintainers (@swarmops)

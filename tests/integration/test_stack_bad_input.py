@@ -1,0 +1,180 @@
+"""Bad input for stack_deploy against the real engine, next to `docker stack deploy`.
+
+The corpus tests/stacks/bad/*.yml holds one mistake per file. For every file:
+stack_deploy refuses it, names the file, and leaves no object of the stack behind;
+the CLI is run on the same file and, where it accepts what we refuse, the file is
+listed in DELIBERATE with the reason. Also: the waits that used to run into the
+timeout (unschedulable, rejected tasks) and one-shot replicated tasks.
+
+Stacks here are named badin-*; each test removes what it (or the CLI) created.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+docker = pytest.importorskip("docker")
+
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError  # noqa: E402
+from ansible_collections.swarmops.core.plugins.module_utils.stack import deploy as stack_deploy  # noqa: E402
+
+BAD = Path(__file__).resolve().parent.parent / "stacks" / "bad"
+CORPUS = sorted(p.name for p in BAD.glob("*.yml"))
+NS = "com.docker.stack.namespace"
+LOCAL_IMAGE = os.environ.get("SWARMOPS_BASE_IMAGE", "swarmops/lab-base:bookworm")
+MISSING = "badinput/none:1"
+
+# Files `docker stack deploy` (28.x client, 20.10 engine) accepts and we refuse, and why.
+DELIBERATE = {
+    "deep-nesting.yml": "we bound nesting at 64 levels (real compose files need fewer than 10); "
+                        "the CLI's YAML parser accepts 5000",
+    "duration-negative.yml": "a negative stop_grace_period means nothing; the engine stores it as is",
+    "port-target-zero.yml": "the CLI and the engine accept target port 0, which no container can listen on",
+    "port-long-target-out-of-range.yml": "the CLI and the engine accept target port 70000, which no "
+                                         "container can listen on",
+    "secret-mode-too-big.yml": "mode 99999 has bits outside 0o7777; the CLI passes them to the engine",
+    "tmpfs-bad-mode.yml": "the CLI drops service-level tmpfs; we convert it to tmpfs mounts, so it must parse",
+    "tmpfs-bad-size.yml": "the CLI drops service-level tmpfs; we convert it to tmpfs mounts, so it must parse",
+}
+
+
+@pytest.fixture(scope="session")
+def client():
+    return docker.APIClient(version="auto")
+
+
+@pytest.fixture(scope="session")
+def swarm(client):
+    """The host engine as a swarm manager: init it if inactive, never leave it."""
+    if client.info()["Swarm"]["LocalNodeState"] == "inactive":
+        client.init_swarm(advertise_addr="127.0.0.1")
+    assert client.info()["Swarm"]["ControlAvailable"], "the host engine must be a swarm manager"
+    return client
+
+
+def stack_objects(client, stack):
+    label = {"label": "%s=%s" % (NS, stack)}
+    return {
+        "services": sorted(s["Spec"]["Name"] for s in client.services(filters=label)),
+        "networks": sorted(n["Name"] for n in client.networks(filters=label)),
+        "configs": sorted(c["Spec"]["Name"] for c in client.configs(filters=label)),
+        "secrets": sorted(s["Spec"]["Name"] for s in client.secrets(filters=label)),
+    }
+
+
+def remove_stack(client, stack):
+    """stack_deploy state=absent (waits for tasks before removing networks), then check."""
+    stack_deploy(client, {"name": stack, "state": "absent", "wait_timeout": 120})
+    for _ in range(120):
+        if not any(stack_objects(client, stack).values()):
+            return
+        time.sleep(0.5)
+    raise AssertionError("stack %s not removed: %s" % (stack, stack_objects(client, stack)))
+
+
+@pytest.fixture
+def stacks(swarm):
+    names = []
+
+    def make(suffix):
+        name = "badin-" + suffix
+        names.append(name)
+        remove_stack(swarm, name)
+        return name
+
+    yield make
+    for name in names:
+        remove_stack(swarm, name)
+
+
+def params(stack, compose, **extra):
+    return dict({"name": stack, "compose": compose, "resolve_image": "never", "wait_timeout": 120,
+                 "env": {}, "project_dir": str(BAD)}, **extra)
+
+
+def cli_deploy(stack, path):
+    proc = subprocess.run(["docker", "stack", "deploy", "--resolve-image", "never", "-c", str(path), stack],
+                          capture_output=True, text=True, timeout=120, cwd=str(BAD))
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_corpus_is_big_enough_and_deliberate_differences_exist():
+    assert len(CORPUS) >= 40
+    assert set(DELIBERATE) <= set(CORPUS)
+
+
+@pytest.mark.parametrize("name", CORPUS)
+def test_refused_before_any_write_and_compared_with_the_cli(name, stacks, swarm):
+    stack = stacks("c%02d" % CORPUS.index(name))
+    path = BAD / name
+    started = time.monotonic()
+    with pytest.raises(SwarmOpsError) as exc:
+        stack_deploy(swarm, params(stack, [str(path)]))
+    assert time.monotonic() - started < 10
+    message = str(exc.value)
+    assert name in message and "Traceback" not in message and "Unexpected error" not in message, message
+    assert not any(stack_objects(swarm, stack).values()), "stack_deploy wrote before refusing"
+
+    if shutil.which("docker") is None:
+        pytest.skip("no docker CLI for the differential")
+    rc, out = cli_deploy(stack, path)
+    if name in DELIBERATE:
+        assert rc == 0, "the CLI now refuses %s; drop it from DELIBERATE: %s" % (name, out)
+    else:
+        assert rc != 0, "the CLI accepts %s: list it in DELIBERATE with a reason" % name
+
+
+def test_port_used_by_another_stack_is_refused_before_any_write(stacks, swarm):
+    first, second = stacks("port-a"), stacks("port-b")
+    compose = {"services": {"web": {"image": MISSING, "ports": ["18931:80"]}}}
+    stack_deploy(swarm, params(first, [compose], wait=False))
+    with pytest.raises(SwarmOpsError, match="18931/tcp is already in use by service %s_web" % first):
+        stack_deploy(swarm, params(second, [compose], wait=False))
+    assert not any(stack_objects(swarm, second).values())
+
+
+def test_unschedulable_task_fails_in_seconds_with_the_reason(stacks, swarm):
+    stack = stacks("unsched")
+    compose = {"services": {"web": {"image": LOCAL_IMAGE, "command": ["sleep", "600"], "deploy": {
+        "placement": {"constraints": ["node.labels.badinput-nowhere==yes"]}}}}}
+    started = time.monotonic()
+    with pytest.raises(SwarmOpsError) as exc:
+        stack_deploy(swarm, params(stack, [compose], wait_timeout=120))
+    elapsed = time.monotonic() - started
+    assert elapsed < 30, elapsed
+    assert "%s_web" % stack in str(exc.value) and "no suitable node" in str(exc.value), str(exc.value)
+
+
+def test_rejected_task_fails_in_seconds_naming_the_node(stacks, swarm):
+    stack = stacks("reject")
+    node = swarm.info()["Name"]
+    started = time.monotonic()
+    with pytest.raises(SwarmOpsError) as exc:
+        stack_deploy(swarm, params(stack, [{"services": {"web": {"image": MISSING}}}], wait_timeout=120))
+    elapsed = time.monotonic() - started
+    assert elapsed < 30, elapsed
+    assert "rejected on node %s" % node in str(exc.value) and "No such image" in str(exc.value), str(exc.value)
+
+
+def test_replicated_one_shot_tasks_that_exit_0_count_as_done(stacks, swarm):
+    stack = stacks("oneshot")
+    compose = {"services": {"job": {"image": LOCAL_IMAGE, "command": ["true"], "deploy": {
+        "replicas": 2, "restart_policy": {"condition": "on-failure"}}}}}
+    started = time.monotonic()
+    result = stack_deploy(swarm, params(stack, [compose], wait_timeout=90))
+    assert result["changed"] and time.monotonic() - started < 60
+
+
+def test_module_reports_bad_input_without_a_traceback(ansible_module, stacks, swarm):
+    stack = stacks("module")
+    for name in ("alias-bomb.yml", "services-is-a-list.yml", "restart-number.yml"):
+        result, out = ansible_module("stack_deploy", params(stack, [str(BAD / name)]))
+        assert result.get("failed"), out
+        assert name in result["msg"] and "Traceback" not in out, out
+        assert not any(stack_objects(swarm, stack).values())
