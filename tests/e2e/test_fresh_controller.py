@@ -54,7 +54,8 @@ def pip_settings_mounts():
         for word in value.split():
             word = word[len("file://"):] if word.startswith("file://") else word
             if word.startswith("/"):
-                paths.add(word)
+                # A local index's pages link to files beside it (../../files/x.whl): mount its root.
+                paths.add(os.path.dirname(word.rstrip("/")) if word.rstrip("/").endswith("/simple") else word)
     return {p for p in paths if os.path.exists(p)}
 
 
