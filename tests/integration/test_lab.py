@@ -20,6 +20,7 @@ INVENTORY = textwrap.dedent("""\
           vars:
             lab_hosts_name: %(lab)s
             lab_hosts_subnet: 172.30.42.0/24
+            lab_hosts_ssh_timeout: 400
             ansible_host: 127.0.0.1
             ansible_user: root
             ansible_python_interpreter: /usr/bin/python3

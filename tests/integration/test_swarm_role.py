@@ -23,6 +23,7 @@ PLAY = """
         swarm_managers_group: {managers}
         swarm_workers_group: {workers}
         swarm_rejoin: {rejoin}
+        swarm_rejoin_force: {rejoin}
   tasks:
     - name: Check the join tokens are gone from the play's variables
       ansible.builtin.assert:
@@ -142,6 +143,7 @@ def test_role_detects_a_host_in_another_swarm_and_rejoins_on_request(sandbox_eng
     assert "sosw-e2 is already in a different swarm" in out and "rejoin=true" in out
     assert other.inspect_swarm()["ID"] == other_swarm  # nothing changed on it
 
+    # sosw-e2 is the last manager of its own swarm: swarm_rejoin_force lets it go (see play()).
     rc, recap, out, _ = play(tmp_path, engines, [0], [1, 2], rejoin=True, verbosity=3)
     assert rc == 0, out
     assert_no_tokens(out, engines[0])
