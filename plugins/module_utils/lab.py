@@ -112,7 +112,8 @@ def read(client, lab):
     nets = client.networks(names=[network_name(lab)])
     network = None
     for net in nets:
-        if net["Name"] == network_name(lab):
+        # A network of that name the lab did not create is never adopted (nor removed).
+        if net["Name"] == network_name(lab) and (net.get("Labels") or {}).get(LAB_LABEL) == lab:
             configs = (net.get("IPAM") or {}).get("Config") or []
             network = dict(id=net["Id"], subnet=configs[0].get("Subnet") if configs else None)
     containers, ports = {}, set()
@@ -125,28 +126,34 @@ def read(client, lab):
     return dict(network=network, containers=containers, volumes=volumes, ports=ports)
 
 
-def plan(actual, desired, state):
-    """Ordered actions; each is (verb, kind, name, detail)."""
-    actions = []
+def plan(actual, desired, state, prune=True):
+    """Ordered actions; each is (verb, kind, name, detail).
+
+    With ``prune`` the lab is exactly ``desired``: other hosts of the lab are removed, and
+    state=absent removes the whole lab. Without it (a play run with --limit) only the hosts
+    in ``desired`` are touched; the network goes only when no other host of the lab is left.
+    """
     if state == "absent":
-        for host in sorted(actual["containers"]):
-            actions.append(("remove", "container", host, None))
-        for vol in sorted(actual["volumes"]):
-            actions.append(("remove", "volume", vol, None))
-        if actual["network"]:
-            actions.append(("remove", "network", desired["network"], None))
-        return actions
+        return plan_absent(actual, desired, prune)
     net = actual["network"]
     recreate_all = bool(net and net["subnet"] != desired["subnet"])
+    wanted = {h["name"] for h in desired["hosts"]}
+    others = sorted(set(actual["containers"]) - wanted)
+    if recreate_all and others and not prune:
+        raise SwarmOpsError(
+            "Lab %s: the network's subnet changes (%s -> %s), which recreates every host, but "
+            "%s %s outside this run (--limit). Run without --limit." % (
+                desired["name"], net["subnet"], desired["subnet"], ", ".join(others),
+                "is" if len(others) == 1 else "are"))
+    actions = []
     if recreate_all:
         for host in sorted(actual["containers"]):
             actions.append(("remove", "container", host, "network subnet changed"))
         actions.append(("remove", "network", desired["network"], "subnet %s -> %s" % (net["subnet"], desired["subnet"])))
     if not net or recreate_all:
         actions.append(("create", "network", desired["network"], desired["subnet"]))
-    wanted = {h["name"] for h in desired["hosts"]}
-    for host in sorted(set(actual["containers"]) - wanted):
-        actions.append(("remove", "container", host, "not in the lab definition"))
+    if prune and not recreate_all:
+        actions.extend(("remove", "container", host, "not in the lab definition") for host in others)
     for spec in desired["hosts"]:
         current = None if recreate_all else actual["containers"].get(spec["name"])
         if current is None:
@@ -155,6 +162,21 @@ def plan(actual, desired, state):
             actions.append(("recreate", "container", spec["name"], spec))
         elif current["state"] != "running":
             actions.append(("start", "container", spec["name"], spec))
+    return actions
+
+
+def plan_absent(actual, desired, prune):
+    """Remove the lab's containers, then volumes, then the network (see plan)."""
+    if prune:
+        hosts, volumes = sorted(actual["containers"]), sorted(actual["volumes"])
+    else:
+        named = {h["name"] for h in desired["hosts"]}
+        hosts = sorted(named & set(actual["containers"]))
+        volumes = sorted(actual["volumes"] & {volume_name(desired["name"], h) for h in named})
+    actions = [("remove", "container", host, None) for host in hosts]
+    actions += [("remove", "volume", vol, None) for vol in volumes]
+    if actual["network"] and not set(actual["containers"]) - set(hosts):
+        actions.append(("remove", "network", desired["network"], None))
     return actions
 
 

@@ -30,6 +30,10 @@ except ImportError:  # pragma: no cover - connect() reports the missing SDK
         pass
 
 SWARM_PORT = 2377
+# Set in the swarm spec by swarm_init when it creates the swarm, so that a teardown on any
+# controller can tell a swarm this collection formed from one it found.
+FORMED_BY_LABEL = "io.swarmops.formed-by"
+FORMED_BY_VALUE = "swarmops.core"
 IN_SWARM = ("active", "pending", "error", "locked")
 
 # Spec settings swarm_init manages on an existing swarm: param -> path in the swarm Spec.
@@ -162,6 +166,12 @@ class Actual:
             return sorted(n["ManagerStatus"]["Addr"] for n in self.nodes if n.get("ManagerStatus"))
         return list(self.remote_managers)
 
+    @property
+    def formed_by_swarmops(self):
+        """True when swarm_init created this swarm (its spec carries FORMED_BY_LABEL)."""
+        labels = (self.swarm.get("Spec") or {}).get("Labels") or {}
+        return labels.get(FORMED_BY_LABEL) == FORMED_BY_VALUE
+
 
 # ---------------------------------------------------------------- read
 
@@ -205,6 +215,8 @@ def init_body(params, desired):
         "ForceNewCluster": bool(params.get("force_new_cluster")),
         "Spec": spec,
     }
+    if not params.get("force_new_cluster"):
+        spec["Labels"] = {FORMED_BY_LABEL: FORMED_BY_VALUE}
     if desired.get("default_addr_pool"):
         body["DefaultAddrPool"] = desired["default_addr_pool"]
     if desired.get("subnet_size"):
@@ -258,9 +270,7 @@ def diff_init(actual, desired, params):
     """Current state + desired settings -> Plan (ordered actions, before/after, warnings)."""
     before = settings_view(actual)
     if params.get("state") == "absent":
-        if actual.state == "inactive":
-            return Plan(before=before, after=before)
-        return Plan([{"action": "leave", "force": True}], before, {"local_node_state": "inactive"})
+        return plan_leave(actual, bool(params.get("force")), before)
 
     _refuse_locked(actual, "swarm_init")
     if actual.state in ("pending", "error"):
@@ -304,6 +314,50 @@ def diff_init(actual, desired, params):
         for key in rotate:
             after[key.replace("rotate_", "") + "_rotated"] = True
     return Plan(actions, before, after, warnings)
+
+
+# ---------------------------------------------------------------- leaving (state=absent)
+
+def manager_counts(actual):
+    """(reachable, unreachable) managers as this manager sees them, counted as Docker does."""
+    statuses = [(n.get("ManagerStatus") or {}).get("Reachability") for n in actual.nodes]
+    return statuses.count("reachable"), statuses.count("unreachable")
+
+
+def leave_refusal(actual):
+    """Why this node must not leave without force=true, or None when a plain leave is safe."""
+    name = actual.hostname
+    if actual.state == "locked":
+        return ("%s is a manager of a locked (autolocked) swarm: leaving throws away its copy of the "
+                "swarm's state. Unlock it first (docker swarm unlock), or set force=true to leave "
+                "anyway." % name)
+    if not actual.is_manager:
+        return None
+    reachable, unreachable = manager_counts(actual)
+    if not actual.nodes:
+        return ("%s is a manager that cannot read its swarm (%s); leaving may destroy what is left "
+                "of it. Set force=true to leave anyway." % (name, actual.swarm_error or "no node list"))
+    if reachable <= 1 and unreachable == 0:
+        return ("%s is the last manager of swarm %s: leaving erases the swarm (its services, "
+                "secrets and node list). Set force=true to do that." % (name, actual.swarm_id))
+    if reachable - 2 <= unreachable:
+        return ("%s is a manager, and leaving leaves %d of %d managers: the swarm loses its raft "
+                "quorum and stops accepting changes. Add or recover managers first, or set "
+                "force=true." % (name, reachable - 1, reachable + unreachable))
+    return ("%s is a manager (%d of %d reachable); Docker lets a manager leave only with force. "
+            "Demote it first (swarmops.core.swarm_node role=worker), or set force=true."
+            % (name, reachable, reachable + unreachable))
+
+
+def plan_leave(actual, force, before):
+    """state=absent: leave, forced only when the user said force=true; refuse what loses data."""
+    if actual.state == "inactive":
+        return Plan(before=before, after=before)
+    if not force:
+        reason = leave_refusal(actual)
+        if reason:
+            raise SwarmOpsError(reason)
+    return Plan([{"action": "leave", "force": force}], before, {"local_node_state": "inactive"})
 
 
 # ---------------------------------------------------------------- swarm_join: build + diff
@@ -359,14 +413,7 @@ def membership_view(actual):
 def diff_join(actual, params, resolved):
     before = membership_view(actual)
     if params.get("state") == "absent":
-        if actual.state == "inactive":
-            return Plan(before=before, after=before)
-        force = bool(params.get("force")) or actual.state != "active"
-        if actual.is_manager and not force:
-            raise SwarmOpsError(
-                "%s is a manager: leaving can cost the swarm its quorum. Demote it first, or set "
-                "force=true." % actual.hostname)
-        return Plan([{"action": "leave", "force": force}], before, {"local_node_state": "inactive"})
+        return plan_leave(actual, bool(params.get("force")), before)
 
     if not token_digest(params.get("join_token")):
         raise SwarmOpsError("join_token is not a swarm join token (expected SWMTKN-1-<digest>-<secret>).")
@@ -390,6 +437,9 @@ def diff_join(actual, params, resolved):
                     actual.hostname, actual.role or actual.state,
                     ", ".join(actual.manager_addrs) or "unknown",
                     ", ".join(g for g, _ in resolved)))
+        reason = None if params.get("force") else leave_refusal(actual)
+        if reason:
+            raise SwarmOpsError("rejoin: " + reason)
         actions.append({"action": "leave", "force": True})
     elif actual.state == "pending":
         # A join that timed out goes on in the background; cancel it and start afresh.

@@ -18,6 +18,9 @@ description:
   - The SSH public key is written to C(/root/.ssh/authorized_keys) before the container starts.
   - A host whose definition changed is recreated (its C(/var/lib/docker) volume is kept); a stopped host is started.
   - Before creating anything, checks that every published port is free on the host and fails naming it.
+  - With O(prune=false) (what the P(swarmops.core.lab_hosts#role) role passes when the play
+    runs with C(--limit)), only the hosts in O(hosts) are created, changed or removed; every
+    other host of the lab is left as it is.
 author:
   - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
@@ -35,7 +38,10 @@ options:
     type: str
     default: swarmops
   state:
-    description: V(present) creates and starts the lab; V(absent) removes its containers, volumes and network.
+    description:
+      - V(present) creates and starts the lab; V(absent) removes its containers, volumes and network.
+      - With O(prune=false), V(absent) removes only the hosts in O(hosts) (containers and
+        volumes), and the network once no other host of the lab is left.
     type: str
     choices: [present, absent]
     default: present
@@ -49,6 +55,14 @@ options:
   ssh_public_key:
     description: OpenSSH public key allowed to log in as root. Required with O(state=present).
     type: str
+  prune:
+    description:
+      - V(true) makes the lab exactly O(hosts) - a lab host not listed is removed - and
+        O(state=absent) removes the whole lab.
+      - V(false) touches only the hosts listed in O(hosts). A subnet change (which recreates every
+        host) then fails, naming the hosts outside the list.
+    type: bool
+    default: true
   hosts:
     description: The lab hosts.
     type: list
@@ -90,6 +104,14 @@ EXAMPLES = r"""
   swarmops.core.docker_lab:
     name: swarmops
     state: absent
+
+- name: Remove worker2 only; the rest of the lab stays
+  swarmops.core.docker_lab:
+    name: swarmops
+    state: absent
+    prune: false
+    hosts:
+      - {name: worker2, address: 172.30.0.13, ssh_port: 2223}
 """
 
 RETURN = r"""
@@ -125,10 +147,11 @@ from ansible_collections.swarmops.core.plugins.module_utils.docker_common import
 def run(module):
     params = module.params
     present = params["state"] == "present"
-    desired = lab.build(params) if present else dict(network=lab.network_name(params["name"]), hosts=[])
+    desired = lab.build(params) if present else dict(
+        name=params["name"], network=lab.network_name(params["name"]), hosts=params["hosts"])
     client = connect(params)
     actual = lab.read(client, params["name"])
-    actions = lab.plan(actual, desired, params["state"])
+    actions = lab.plan(actual, desired, params["state"], params["prune"])
     busy = lab.ports_in_use(actions, actual)
     if busy:
         raise SwarmOpsError("Port(s) already in use on this machine: %s. Free them or change the lab "
@@ -153,6 +176,7 @@ def main():
             image=dict(type="str"),
             subnet=dict(type="str", default="172.30.0.0/24"),
             ssh_public_key=dict(type="str", no_log=False),
+            prune=dict(type="bool", default=True),
             hosts=dict(type="list", elements="dict", default=[], options=dict(
                 name=dict(type="str", required=True),
                 address=dict(type="str", required=True),

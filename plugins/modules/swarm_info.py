@@ -86,6 +86,14 @@ manager_addrs:
   returned: always
   type: list
   elements: str
+formed_by_swarmops:
+  description:
+    - True when M(swarmops.core.swarm_init) created this swarm (its spec carries the label
+      C(io.swarmops.formed-by=swarmops.core)); false for a swarm formed otherwise. Managers only
+      (false elsewhere). C(playbooks/teardown.yml) leaves only such a swarm, or one the
+      inventory names.
+  returned: always
+  type: bool
 swarm_error:
   description: Why a manager could not read its swarm (typically no leader, quorum lost); null otherwise.
   returned: always
@@ -158,6 +166,7 @@ def run(module):
         changed=False, local_node_state=actual.state, role=actual.role, node_id=actual.node_id,
         hostname=actual.hostname, engine_version=actual.engine_version, swarm_id=actual.swarm_id,
         manager_addrs=actual.manager_addrs, swarm_error=actual.swarm_error,
+        formed_by_swarmops=actual.formed_by_swarmops,
         nodes=sorted((swarm.node_summary(n) for n in actual.nodes), key=lambda n: n["hostname"]))
     if actual.is_manager and params["join_tokens"]:
         result["join_tokens"] = dict(worker=actual.tokens["Worker"], manager=actual.tokens["Manager"])

@@ -15,7 +15,12 @@ description:
     setting differs, and then updates the swarm in place (C(docker swarm update)).
   - On a worker, or on a node that is still trying to join a swarm, fails with a clear
     message and changes nothing.
-  - With O(state=absent), leaves the swarm, forced (C(docker swarm leave --force)).
+  - With O(state=absent), leaves the swarm. A manager leaves only with O(force=true); without
+    it the module fails, saying whether the node is the last manager (leaving erases the swarm),
+    whether leaving would cost the swarm its raft quorum, or whether the swarm is locked.
+  - A swarm this module creates carries the label C(io.swarmops.formed-by=swarmops.core) in
+    its spec, so a teardown on any controller can tell it from a swarm it found
+    (RV(swarmops.core.swarm_info#module:formed_by_swarmops)).
   - Settings you leave unset are not compared. O(default_addr_pool), O(subnet_size) and
     O(data_path_port) are fixed when a swarm is created; on an existing swarm a difference
     is a warning. O(advertise_addr), O(listen_addr) and O(data_path_addr) are used only when
@@ -37,7 +42,7 @@ attributes:
     description: Before/after of the membership and the managed settings; never a token.
 options:
   state:
-    description: V(present) creates the swarm or keeps it; V(absent) leaves it (forced).
+    description: V(present) creates the swarm or keeps it; V(absent) leaves it (see O(force)).
     type: str
     choices: [present, absent]
     default: present
@@ -99,6 +104,13 @@ options:
         once, then remove it.
     type: bool
     default: false
+  force:
+    description:
+      - With O(state=absent), leave even when the node is the last manager (which erases the
+        swarm), when leaving loses the raft quorum, or when the swarm is locked
+        (C(docker swarm leave --force)). Without it those cases fail and nothing changes.
+    type: bool
+    default: false
   return_join_tokens:
     description:
       - Return the worker and manager join tokens as RV(join_tokens).
@@ -132,9 +144,10 @@ EXAMPLES = r"""
     docker_host: ssh://root@node1
   delegate_to: localhost
 
-- name: Leave the swarm
+- name: Leave the swarm, even as its last manager (erases it)
   swarmops.core.swarm_init:
     state: absent
+    force: true
 """
 
 RETURN = r"""
@@ -231,6 +244,7 @@ def main():
             rotate_manager_token=dict(type="bool", default=False, no_log=False),
             rotate_unlock_key=dict(type="bool", default=False, no_log=False),
             force_new_cluster=dict(type="bool", default=False),
+            force=dict(type="bool", default=False),
             return_join_tokens=dict(type="bool", default=False, no_log=False),
         ),
         supports_check_mode=True,

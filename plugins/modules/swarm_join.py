@@ -28,7 +28,10 @@ description:
     M(swarmops.core.swarm_node) on a manager, as the P(swarmops.core.swarm#role) role does.
   - A node in the right swarm with another role than O(role) is reported with a warning and
     left alone; promotion and demotion are done from a manager with M(swarmops.core.swarm_node).
-  - With O(state=absent), leaves whatever swarm the node is in.
+  - With O(state=absent), leaves whatever swarm the node is in. A worker leaves without force;
+    a manager, or a node whose swarm is locked, only with O(force=true). Without it the module
+    fails, saying whether the node is the last manager (leaving erases the swarm), whether
+    leaving would cost the swarm its raft quorum, or whether the swarm is locked.
 author:
   - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
@@ -81,11 +84,17 @@ options:
     type: str
     choices: [active, pause, drain]
   rejoin:
-    description: Leave a different swarm the node is in (forced) and join this one.
+    description:
+      - Leave a different swarm the node is in and join this one.
+      - A node that manages the other swarm (or whose swarm is locked) leaves it only with
+        O(force=true) as well.
     type: bool
     default: false
   force:
-    description: With O(state=absent), let a manager leave (it may cost the swarm its quorum).
+    description:
+      - Let a manager, or a node of a locked swarm, leave (C(docker swarm leave --force)), with
+        O(state=absent) or O(rejoin=true). The last manager leaving erases its swarm; a manager
+        leaving may cost the swarm its raft quorum.
     type: bool
     default: false
   join_timeout:

@@ -20,6 +20,7 @@ INVENTORY = textwrap.dedent("""\
           vars:
             lab_hosts_name: %(lab)s
             lab_hosts_subnet: 172.30.42.0/24
+            lab_hosts_ssh_timeout: 400
             ansible_host: 127.0.0.1
             ansible_user: root
             ansible_python_interpreter: /usr/bin/python3
@@ -78,6 +79,19 @@ def test_lab_check_up_again_and_down_twice(inventory):
 
     rc, out, recap = playbook("playbooks/lab.yml", inventory)
     assert rc == 0 and set(recap.values()) == {0}, out
+
+    # --limit touches only the hosts inside it: no "not in the inventory" removal of the others.
+    rc, out, recap = playbook("playbooks/lab.yml", inventory, "--limit", "manager1", "--check", "--diff")
+    assert rc == 0 and recap == {"manager1": 0}, out
+    rc, out, recap = playbook("playbooks/lab.yml", inventory, "--limit", "manager1")
+    assert rc == 0 and recap == {"manager1": 0}, out
+    assert len(lab_containers()) == 3
+    rc, out, recap = playbook("playbooks/teardown.yml", inventory, "--limit", "worker2")
+    assert rc == 0, out
+    assert sorted(c.name for c in lab_containers()) == ["%s-manager1" % LAB, "%s-worker1" % LAB]
+    assert docker.from_env().networks.list(names=["%s-net" % LAB])
+    rc, out, recap = playbook("playbooks/lab.yml", inventory, "--limit", "manager1")
+    assert rc == 0 and recap == {"manager1": 0} and len(lab_containers()) == 2, out
 
     for _ in range(2):
         rc, out, _recap = playbook("playbooks/teardown.yml", inventory)

@@ -89,13 +89,19 @@ def test_swarm_init_idempotent_check_mode_update_and_leave(sandbox_engines):
     result, _ = e0.run("swarm_init", {"return_join_tokens": True})
     assert result["join_tokens"] == {"worker": rotated[0], "manager": rotated[1]}
 
-    result, out = e0.run("swarm_init", {"state": "absent"}, check=True, diff=True)
+    # The last manager: never left without force=true, not even in check mode.
+    result, out = e0.run("swarm_init", {"state": "absent"}, check=True)
+    assert result.get("failed") and "last manager" in result["msg"], out
+    result, out = e0.run("swarm_init", {"state": "absent"})
+    assert result.get("failed") and "force=true" in result["msg"], out
+    assert e0.swarm()["LocalNodeState"] == "active"
+    result, out = e0.run("swarm_init", {"state": "absent", "force": True}, check=True, diff=True)
     assert result["changed"] and result["actions"] == ["leave"], out
     assert e0.swarm()["LocalNodeState"] == "active"
-    result, out = e0.run("swarm_init", {"state": "absent"})
+    result, out = e0.run("swarm_init", {"state": "absent", "force": True})
     assert result["changed"], out
     assert e0.swarm()["LocalNodeState"] == "inactive"
-    result, out = e0.run("swarm_init", {"state": "absent"})
+    result, out = e0.run("swarm_init", {"state": "absent", "force": True})
     assert result["changed"] is False, out
 
 
@@ -142,7 +148,7 @@ def test_join_worker_and_manager_idempotent_without_leaking_tokens(sandbox_engin
     assert result["changed"] is False, out
 
     result, out = e2.run("swarm_join", {"state": "absent"})
-    assert result.get("failed") and "is a manager" in result["msg"], out
+    assert result.get("failed") and "leaves 1 of 2 managers" in result["msg"], out
     assert e2.swarm()["LocalNodeState"] == "active"
 
     result, out = e1.run("swarm_join", {"state": "absent"}, check=True)
@@ -218,15 +224,21 @@ def test_node_in_another_swarm_is_detected_and_rejoins(sandbox_engines):
         assert "rejoin=true" in result["msg"] and e1.addr in result["msg"]
         assert_no_secret(out, tokens_a.values())
 
-        result, out = engine.run("swarm_join", dict(join, rejoin=True), check=True)
+        # e1 is the last manager of swarm B: rejoin alone does not force it out.
+        force = engine is e1
+        if force:
+            result, out = engine.run("swarm_join", dict(join, rejoin=True))
+            assert result.get("failed") and "last manager" in result["msg"], out
+        join = dict(join, rejoin=True, force=force)
+        result, out = engine.run("swarm_join", join, check=True)
         assert result["changed"] and result["actions"] == ["leave", "join"], out
         assert e0.addr not in str(engine.swarm()["RemoteManagers"])
 
-        result, out = engine.run("swarm_join", dict(join, rejoin=True), verbosity=3)
+        result, out = engine.run("swarm_join", join, verbosity=3)
         assert result["changed"] and result["actions"] == ["leave", "join"], out
         assert_no_secret(out, list(tokens_a.values()) + list(tokens_b.values()))
         assert engine.swarm()["RemoteManagers"][0]["Addr"] == "%s:2377" % e0.addr
-        result, out = engine.run("swarm_join", dict(join, rejoin=True))
+        result, out = engine.run("swarm_join", join)
         assert result["changed"] is False, out
 
 

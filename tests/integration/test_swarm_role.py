@@ -23,7 +23,13 @@ PLAY = """
         swarm_managers_group: {managers}
         swarm_workers_group: {workers}
         swarm_rejoin: {rejoin}
+        swarm_rejoin_force: {rejoin}
   tasks:
+    - name: Check the join tokens are gone from the play's variables
+      ansible.builtin.assert:
+        that: swarm__secrets.join_tokens is not defined
+        quiet: true
+
     # Test instrumentation, not part of the role: node statuses in the fact may still be
     # settling (a fresh promotion), so its file write must not count in the idempotence check.
     - name: Write the swarm_cluster fact the role set
@@ -137,6 +143,7 @@ def test_role_detects_a_host_in_another_swarm_and_rejoins_on_request(sandbox_eng
     assert "sosw-e2 is already in a different swarm" in out and "rejoin=true" in out
     assert other.inspect_swarm()["ID"] == other_swarm  # nothing changed on it
 
+    # sosw-e2 is the last manager of its own swarm: swarm_rejoin_force lets it go (see play()).
     rc, recap, out, _ = play(tmp_path, engines, [0], [1, 2], rejoin=True, verbosity=3)
     assert rc == 0, out
     assert_no_tokens(out, engines[0])
@@ -179,3 +186,62 @@ def test_three_managers_keep_accepting_service_updates_when_one_fails(sandbox_en
     client.update_service(service["ID"], version, {"ContainerSpec": {"Image": "sotest-swarm-none:3"}},
                           name="sotest-swarm-svc", mode={"Replicated": {"Replicas": 0}})
     assert client.inspect_swarm()["ID"] == swarm_id
+
+
+def teardown(tmp_path, engines, managers, workers, *extra):
+    inv = tmp_path / "teardown-inventory.yml"
+    groups = inventory(engines, managers, workers)["all"]["children"]
+    inv.write_text(yaml.safe_dump({"all": {"children": {
+        "swarm_managers": groups["mgrs"], "swarm_workers": groups["wrks"]}}}))
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inv), "playbooks/teardown.yml", *extra],
+                          cwd=ROOT, capture_output=True, text=True,
+                          env=ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default"}))
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def test_a_found_swarm_keeps_its_settings_and_teardown_leaves_it_unless_named(sandbox_engines, tmp_path):
+    engines = sandbox_engines(2).engines
+    client = engines[0].client()
+    client.init_swarm(advertise_addr=engines[0].addr, swarm_spec=client.create_swarm_spec(
+        autolock_managers=True, task_history_retention_limit=20))
+    found = client.inspect_swarm()
+
+    rc, recap, out, _ = play(tmp_path, engines, [0], [1])
+    assert rc == 0 and recap["sosw-e0"]["changed"] == 0 and recap["sosw-e1"]["changed"] > 0, out
+    rc, recap, out, _ = play(tmp_path, engines, [0], [1])
+    assert rc == 0 and all(r["changed"] == 0 for r in recap.values()), out
+    swarm = client.inspect_swarm()
+    assert swarm["Spec"]["EncryptionConfig"]["AutoLockManagers"] is True
+    assert swarm["Spec"]["Orchestration"]["TaskHistoryRetentionLimit"] == 20
+    assert swarm["Spec"] == found["Spec"] and swarm["ID"] == found["ID"]
+
+    # Not formed by swarmops.core and not named: teardown leaves it (and its worker) alone.
+    rc, out = teardown(tmp_path, engines, [0], [1])
+    assert rc == 0, out
+    assert "did not form" in out and "left as found" in out
+    assert [e.swarm()["LocalNodeState"] for e in engines] == ["active", "active"]
+
+    # Named in the inventory: torn down, worker first, then the (last) manager with force.
+    rc, out = teardown(tmp_path, engines, [0], [1], "-e", "swarm_teardown_swarm_id=" + found["ID"])
+    assert rc == 0, out
+    assert [e.swarm()["LocalNodeState"] for e in engines] == ["inactive", "inactive"]
+
+
+def test_a_swarm_the_role_forms_gets_engine_defaults_and_teardown_knows_it_is_ours(sandbox_engines, tmp_path):
+    engines = sandbox_engines(2).engines
+    rc, recap, out, _ = play(tmp_path, engines, [0], [1])
+    assert rc == 0, out
+    spec = engines[0].client().inspect_swarm()["Spec"]
+    assert spec["Labels"] == {"io.swarmops.formed-by": "swarmops.core"}
+    assert spec["Orchestration"]["TaskHistoryRetentionLimit"] == 5
+    assert spec["CAConfig"]["NodeCertExpiry"] == 2160 * 3600 * 10**9
+    assert spec["EncryptionConfig"]["AutoLockManagers"] is False
+
+    rc, out = teardown(tmp_path, engines, [0], [1], "--check")
+    assert rc == 0, out
+    assert [e.swarm()["LocalNodeState"] for e in engines] == ["active", "active"]
+    rc, out = teardown(tmp_path, engines, [0], [1])
+    assert rc == 0, out
+    assert [e.swarm()["LocalNodeState"] for e in engines] == ["inactive", "inactive"]
+    rc, out = teardown(tmp_path, engines, [0], [1])
+    assert rc == 0 and "changed=1" not in out, out

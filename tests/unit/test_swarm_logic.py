@@ -87,7 +87,8 @@ def test_init_on_inactive_node_builds_the_engine_body():
     assert body["AdvertiseAddr"] == "10.0.0.5" and body["ListenAddr"] == "0.0.0.0:2377"
     assert body["Spec"] == {"Orchestration": {"TaskHistoryRetentionLimit": 3},
                             "CAConfig": {"NodeCertExpiry": 90 * 86400 * 10**9},
-                            "EncryptionConfig": {"AutoLockManagers": True}}
+                            "EncryptionConfig": {"AutoLockManagers": True},
+                            "Labels": {"io.swarmops.formed-by": "swarmops.core"}}
     assert body["DefaultAddrPool"] == ["10.40.0.0/16"] and body["SubnetSize"] == 26 and body["DataPathPort"] == 4790
     assert plan.after["role"] == "manager" and plan.before == {"local_node_state": "inactive"}
 
@@ -128,8 +129,11 @@ def test_init_refuses_workers_pending_and_locked_nodes(state, manager, match):
         swarm.diff_init(swarm.Actual(info(state, manager, remote=["10.0.0.9:2377"])), {}, params())
 
 
-def test_init_absent_leaves_with_force_once():
-    assert swarm.diff_init(manager_actual(), {}, params(state="absent")).actions == [{"action": "leave", "force": True}]
+def test_init_absent_never_forces_unless_told():
+    with pytest.raises(SwarmOpsError, match="last manager of swarm swarm1.*force=true"):
+        swarm.diff_init(manager_actual(), {}, params(state="absent"))
+    assert swarm.diff_init(manager_actual(), {}, params(state="absent", force=True)).actions == [
+        {"action": "leave", "force": True}]
     assert not swarm.diff_init(swarm.Actual(info()), {}, params(state="absent"))
 
 
@@ -187,11 +191,74 @@ def test_join_validates_the_token_shape_and_refuses_locked():
 
 
 def test_join_absent_needs_force_for_a_manager():
-    with pytest.raises(SwarmOpsError, match="is a manager"):
+    with pytest.raises(SwarmOpsError, match="last manager"):
         swarm.diff_join(manager_actual(), params(state="absent"), [])
-    assert swarm.diff_join(manager_actual(), params(state="absent", force=True), []).summary == ["leave"]
-    assert swarm.diff_join(swarm.Actual(info("active")), params(state="absent"), []).summary == ["leave"]
+    assert swarm.diff_join(manager_actual(), params(state="absent", force=True), []).actions == [
+        {"action": "leave", "force": True}]
+    # A worker leaves without force: Docker needs none, so none is asked for.
+    assert swarm.diff_join(swarm.Actual(info("active")), params(state="absent"), []).actions == [
+        {"action": "leave", "force": False}]
     assert not swarm.diff_join(swarm.Actual(info()), params(state="absent"), [])
+
+
+def test_locked_manager_is_never_force_left_without_force():
+    locked = swarm.Actual(info("locked"))
+    for module_diff in (lambda p: swarm.diff_join(locked, p, []), lambda p: swarm.diff_init(locked, {}, p)):
+        with pytest.raises(SwarmOpsError, match="locked.*force=true"):
+            module_diff(params(state="absent"))
+        assert module_diff(params(state="absent", force=True)).actions == [{"action": "leave", "force": True}]
+
+
+def managers(*reachability):
+    nodes = [{"ID": "n%d" % i, "ManagerStatus": {"Addr": "10.0.0.%d:2377" % i, "Reachability": r}}
+             for i, r in enumerate(reachability, 1)]
+    swarm_obj = {"ID": "swarm1", "Spec": SPEC}
+    return swarm.Actual(info("active", True), swarm_obj, nodes[0], nodes + [{"ID": "w1"}])
+
+
+@pytest.mark.parametrize("reachability,message", [
+    (("reachable",), "last manager"),
+    (("reachable", "reachable"), "leaves 1 of 2 managers: the swarm loses its raft quorum"),
+    (("reachable", "reachable", "unreachable"), "leaves 1 of 3 managers"),
+    (("reachable", "reachable", "reachable"), "Demote it first"),
+])
+def test_a_manager_leave_names_what_it_would_cost(reachability, message):
+    with pytest.raises(SwarmOpsError, match=message):
+        swarm.diff_join(managers(*reachability), params(state="absent"), [])
+
+
+def test_a_manager_that_cannot_read_its_swarm_is_not_left_without_force():
+    lost = swarm.Actual(info("active", True), swarm_error="rpc error: no leader")
+    with pytest.raises(SwarmOpsError, match="cannot read its swarm.*no leader"):
+        swarm.diff_init(lost, {}, params(state="absent"))
+
+
+def test_rejoin_does_not_force_a_manager_out_of_another_swarm_without_force():
+    other = manager_actual(addr="10.9.9.9:2377", trust_root="OTHER CA")
+    with pytest.raises(SwarmOpsError, match="rejoin: .*last manager"):
+        swarm.diff_join(other, params(rejoin=True), resolved("10.0.0.1"))
+    plan = swarm.diff_join(other, params(rejoin=True, force=True), resolved("10.0.0.1"))
+    assert plan.summary == ["leave", "join"]
+
+
+def test_a_swarm_created_by_swarm_init_is_marked_and_a_found_one_is_not():
+    body = swarm.diff_init(swarm.Actual(info()), {}, params()).actions[0]["body"]
+    assert body["Spec"]["Labels"] == {swarm.FORMED_BY_LABEL: "swarmops.core"}
+    assert not manager_actual().formed_by_swarmops
+    ours = swarm.Actual(info("active", True), dict(ID="s", Spec=dict(SPEC, Labels=body["Spec"]["Labels"])))
+    assert ours.formed_by_swarmops
+    # Recovery keeps the swarm's own spec (and its mark, or its absence).
+    recover = swarm.diff_init(ours, {}, params(force_new_cluster=True)).actions[0]["body"]
+    assert "Labels" not in recover["Spec"]
+
+
+def test_unset_settings_leave_an_autolocked_swarm_as_found():
+    found = dict(SPEC, Orchestration={"TaskHistoryRetentionLimit": 20}, EncryptionConfig={"AutoLockManagers": True})
+    actual = swarm.Actual(info("active", True), dict(ID="s", Spec=found))
+    role_defaults = {name: None for name in swarm.SPEC_PATHS}  # the role passes omit: None here
+    assert not swarm.diff_init(actual, swarm.build_init(role_defaults), params())
+    plan = swarm.diff_init(actual, swarm.build_init(dict(role_defaults, autolock=False)), params())
+    assert plan.actions[0]["changes"] == {"autolock": False}
 
 
 def node(labels=None, availability="active", role="worker", hostname="w1", node_id="abc123"):

@@ -88,12 +88,69 @@ def test_plan_rebuilds_everything_when_the_subnet_changed():
 def test_plan_absent_removes_containers_then_volumes_then_network():
     actual = dict(empty(), network=dict(id="n", subnet="s"), containers={"m1": dict(id="1", state="running", spec_hash="h")},
                   volumes={"t-m1-docker"})
-    verbs = [(a[0], a[1]) for a in lab.plan(actual, dict(network="t-net"), "absent")]
+    verbs = [(a[0], a[1]) for a in lab.plan(actual, dict(name="t", network="t-net", hosts=[]), "absent")]
     assert verbs == [("remove", "container"), ("remove", "volume"), ("remove", "network")]
-    assert lab.plan(empty(), dict(network="t-net"), "absent") == []
+    assert lab.plan(empty(), dict(name="t", network="t-net", hosts=[]), "absent") == []
 
 
 def test_spec_hash_changes_with_the_definition():
     a = lab.build(params())["hosts"][0]["spec_hash"]
     b = lab.build(params(image="other"))["hosts"][0]["spec_hash"]
     assert a != b
+
+
+def three_host_lab(desired):
+    """The lab as it stands: m1, w1 (matching ``desired``) and w2, all running."""
+    containers = {h["name"]: dict(id=h["name"], state="running", spec_hash=h["spec_hash"]) for h in desired["hosts"]}
+    containers["w2"] = dict(id="w2", state="running", spec_hash="w2hash")
+    return dict(empty(), network=dict(id="n", subnet="172.30.9.0/24"), containers=containers,
+                volumes={"t-m1-docker", "t-w1-docker", "t-w2-docker"})
+
+
+def only_m1():
+    """What the role passes with --limit m1: the definition of m1 alone."""
+    return params(hosts=params()["hosts"][:1])
+
+
+def test_limit_never_removes_hosts_outside_it():
+    desired = lab.build(only_m1())
+    actual = three_host_lab(lab.build(params()))
+    assert lab.plan(actual, desired, "present", prune=False) == []
+    # Without a limit the lab is exactly the definition: the others go.
+    pruned = [(a[0], a[2]) for a in lab.plan(actual, desired, "present", prune=True)]
+    assert pruned == [("remove", "w1"), ("remove", "w2")]
+
+
+def test_limit_still_changes_the_hosts_inside_it():
+    desired = lab.build(only_m1())
+    actual = three_host_lab(lab.build(params()))
+    actual["containers"]["m1"]["state"] = "exited"
+    del actual["containers"]["w1"]
+    assert [(a[0], a[2]) for a in lab.plan(actual, desired, "present", prune=False)] == [("start", "m1")]
+
+
+def test_limit_refuses_a_subnet_change_that_would_recreate_hosts_outside_it():
+    desired = lab.build(only_m1())
+    actual = three_host_lab(lab.build(params()))
+    actual["network"]["subnet"] = "172.30.8.0/24"
+    with pytest.raises(SwarmOpsError, match="w1, w2 are outside this run.*without --limit"):
+        lab.plan(actual, desired, "present", prune=False)
+
+
+def test_absent_under_a_limit_removes_only_the_limited_hosts_and_keeps_the_network():
+    actual = three_host_lab(lab.build(params()))
+    desired = dict(name="t", network="t-net", hosts=[dict(name="m1")])
+    verbs = [(a[0], a[1], a[2]) for a in lab.plan(actual, desired, "absent", prune=False)]
+    assert verbs == [("remove", "container", "m1"), ("remove", "volume", "t-m1-docker")]
+    # The last hosts of the lab take the network with them.
+    desired["hosts"] = [dict(name=h) for h in ("m1", "w1", "w2")]
+    verbs = [(a[0], a[1]) for a in lab.plan(actual, desired, "absent", prune=False)]
+    assert verbs[-1] == ("remove", "network") and verbs.count(("remove", "container")) == 3
+
+
+def test_subnet_change_removes_every_container_once():
+    desired = lab.build(params(hosts=params()["hosts"][:1]))
+    actual = three_host_lab(lab.build(params()))
+    actual["network"]["subnet"] = "172.30.8.0/24"
+    removed = [a[2] for a in lab.plan(actual, desired, "present") if a[:2] == ("remove", "container")]
+    assert removed == ["m1", "w1", "w2"]
