@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - Sets the keys given in O(config) in the JSON file O(path) and keeps every other key of the
     file as found. daemon.json is often shared (a custom C(data-root), C(live-restore), settings of
-    other tools): this module owns the keys it is given and nothing else. O(remove) deletes keys by name.
+    other tools); this module owns the keys it is given and nothing else. O(remove) deletes keys by name.
   - A key it sets that the file already held with another value is replaced, named in RV(overridden)
     and in a warning, and shown in the diff.
   - Every key and value given is checked before anything is written, the way dockerd checks it
@@ -43,7 +43,7 @@ options:
   config:
     description:
       - The settings this task owns, as daemon.json keys (for example C(log-driver), C(default-address-pools)).
-      - Keys whose value is null, an empty string or an empty list/mapping are not managed: the
+      - Keys whose value is null, an empty string or an empty list/mapping are not managed; the
         file's own value, if any, is kept.
       - C(labels) may be a mapping; it becomes sorted C(key=value) strings.
       - Strings must stay strings, for example C(log-opts) values (C(max-file) is V("3"), not V(3)).
@@ -58,7 +58,7 @@ options:
     description:
       - Fail on keys in O(config) this module does not know (dockerd refuses unknown keys too).
       - Set V(false) to pass a key of a newer dockerd through with a warning.
-      - Keys already in the file are never checked: they are not this module's.
+      - Keys already in the file are never checked; they are not this module's.
     type: bool
     default: true
   backup:
