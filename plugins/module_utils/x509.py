@@ -252,9 +252,9 @@ def ensure(params, check_mode):
     actual = read(files)
     ca_reason, cert_reason = plan(actual, params["common_name"], sans, params["renew_before_days"])
     loose = loose_key_files(files) if not ca_reason and not cert_reason else []
-    actions = (["issue CA (%s)" % ca_reason] if ca_reason else []) + \
-              (["issue %s certificate (%s)" % (params["name"], cert_reason)] if cert_reason else []) + \
-              ["restrict %s to mode 0600" % path for path in loose]
+    actions = ((["issue CA (%s)" % ca_reason] if ca_reason else [])
+               + (["issue %s certificate (%s)" % (params["name"], cert_reason)] if cert_reason else [])
+               + ["restrict %s to mode 0600" % path for path in loose])
     result = dict(changed=bool(actions), actions=actions, **files)
     if check_mode or not actions:
         if actual["ca_cert"] is not None:
