@@ -80,13 +80,58 @@ def references(name, tag, tags):
 
 # ---------------------------------------------------------------- build context
 
+def read_text(path, what):
+    """A UTF-8 text file of the build, or an error naming it (never a traceback)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise SwarmOpsError("%s %s cannot be read: %s" % (what, path, exc.strerror or exc), path=path)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SwarmOpsError("%s %s is not UTF-8 text (invalid byte 0x%02x at offset %d); save it as UTF-8."
+                            % (what, path, raw[exc.start], exc.start), path=path)
+
+
 def read_dockerignore(root):
     path = os.path.join(root, ".dockerignore")
     if not os.path.exists(path):
         return []
-    with open(path, encoding="utf-8") as f:
-        lines = [line.strip() for line in f.read().splitlines()]
+    lines = [line.strip() for line in read_text(path, ".dockerignore").splitlines()]
     return [line for line in lines if line and not line.startswith("#")]
+
+
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.S)
+
+
+def certificate_blocks(text, path):
+    """Only the CERTIFICATE blocks of a PEM file. A private key in it is refused, not skipped:
+    a bundle that holds one was mixed up with something else, and the key must not travel."""
+    kinds = [m.group(1) for m in _PEM_BLOCK.finditer(text)]
+    if any("PRIVATE KEY" in kind for kind in kinds) or "PRIVATE KEY-----" in text:
+        raise SwarmOpsError("CA certificate file %s holds a private key; refusing to copy it into a build. "
+                            "Give a file with the CA certificates only." % path, ca_certificate=path)
+    blocks = [m.group(0) for m in _PEM_BLOCK.finditer(text) if m.group(1) == "CERTIFICATE"]
+    if not blocks:
+        raise SwarmOpsError("CA certificate %s holds no PEM certificate." % path, ca_certificate=path)
+    return "".join(block + "\n" for block in blocks)
+
+
+def ca_bundle(ca_certificates):
+    """The certificates of every file, one bundle; every bad file named at once."""
+    bundle, problems = [], []
+    for ca in ca_certificates:
+        try:
+            bundle.append(certificate_blocks(read_text(ca, "CA certificate"), ca))
+        except SwarmOpsError as exc:
+            problems.append(str(exc))
+    if len(problems) == 1:
+        raise SwarmOpsError(problems[0], ca_certificates=ca_certificates)
+    if problems:
+        raise SwarmOpsError("%d problems with ca_certificates: %s" % (len(problems), " ".join(problems)),
+                            ca_certificates=ca_certificates)
+    return "".join(bundle)
 
 
 def inject_ca(dockerfile_text):
@@ -125,27 +170,19 @@ def load_context(path, dockerfile, ca_certificates):
     df_path = dockerfile if os.path.isabs(dockerfile) else os.path.join(root, dockerfile)
     if not os.path.isfile(df_path):
         raise SwarmOpsError("Dockerfile %s not found." % df_path, dockerfile=df_path)
-    with open(df_path, encoding="utf-8") as f:
-        dockerfile_text = f.read()
+    dockerfile_text = read_text(df_path, "Dockerfile")
     ignore = read_dockerignore(root)
     rel_df = os.path.relpath(df_path, root)
     keep = rel_df if not rel_df.startswith("..") else SENT_DOCKERFILE
-    files = sorted(exclude_paths(root, list(ignore), dockerfile=keep))
+    try:
+        files = sorted(exclude_paths(root, list(ignore), dockerfile=keep))
+    except OSError as exc:
+        raise SwarmOpsError("Build context %s cannot be listed: %s" % (root, exc), path=root)
     files = [f for f in files if f not in (SENT_DOCKERFILE, SENT_CA_BUNDLE)]
 
     extra = []
     if ca_certificates:
-        bundle = []
-        for ca in ca_certificates:
-            try:
-                with open(ca, encoding="utf-8") as f:
-                    text = f.read()
-            except OSError as exc:
-                raise SwarmOpsError("CA certificate %s cannot be read: %s" % (ca, exc), ca_certificate=ca)
-            if "-----BEGIN CERTIFICATE-----" not in text:
-                raise SwarmOpsError("CA certificate %s holds no PEM certificate." % ca, ca_certificate=ca)
-            bundle.append(text.strip() + "\n")
-        extra.append((SENT_CA_BUNDLE, "".join(bundle)))
+        extra.append((SENT_CA_BUNDLE, ca_bundle(ca_certificates)))
         dockerfile_text = inject_ca(dockerfile_text)
     extra.append((SENT_DOCKERFILE, dockerfile_text))
     # The daemon drops the Dockerfile and .dockerignore from the context when
@@ -179,12 +216,21 @@ def context_hash(context, build_args=None, target=None, labels=None, platform=No
     options = dict(build_args=build_args or {}, target=target or "", labels=labels or {},
                    platform=platform or "")
     h.update(json.dumps(options, sort_keys=True).encode() + b"\n")
+    unreadable = []
     for rel in context["files"]:
         if rel == ".dockerignore":
             continue  # its effect is in the file list; the sent copy is an extra file
-        entry = _entry(context["root"], rel)
+        try:
+            entry = _entry(context["root"], rel)
+        except OSError as exc:
+            unreadable.append("%s (%s)" % (rel, exc.strerror or exc))
+            continue
         if entry is not None:
             h.update(json.dumps(entry).encode() + b"\n")
+    if unreadable:
+        raise SwarmOpsError("Build context %s has files that cannot be read: %s. Fix their permissions or "
+                            "list them in .dockerignore." % (context["root"], ", ".join(unreadable)),
+                            unreadable=unreadable)
     for name, text in context["extra_files"]:
         h.update(json.dumps(["x", name, hashlib.sha256(text.encode()).hexdigest()]).encode() + b"\n")
     return "sha256:" + h.hexdigest()

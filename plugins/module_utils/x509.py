@@ -4,6 +4,10 @@
 """A small self-signed CA and server certificates signed by it (for the lab registry).
 
 read (load what is on disk) -> plan (pure: keep or (re)issue, and why) -> apply (write).
+
+The CA carries critical name constraints: it can vouch for the registry's own names and
+addresses only, so a trusted copy of it (or of its key) cannot be used to impersonate any
+other site. Its key stays on the controller, unencrypted, mode 0600 (re-applied when looser).
 """
 
 from __future__ import annotations
@@ -92,6 +96,57 @@ def read(files):
                 key=_load(files["key"], load_key))
 
 
+def _constraint(kind, value):
+    if kind == "IP":
+        return x509.IPAddress(ipaddress.ip_network(value))  # a single address: /32 or /128
+    return x509.DNSName(value)
+
+
+def ca_permits(ca):
+    """The CA's permitted names as [(DNS, name), (IP, network)], or None without constraints."""
+    try:
+        ext = ca.extensions.get_extension_for_class(x509.NameConstraints).value
+    except x509.ExtensionNotFound:
+        return None
+    out = []
+    for entry in ext.permitted_subtrees or []:
+        if isinstance(entry, x509.DNSName):
+            out.append(("DNS", entry.value.lower()))
+        elif isinstance(entry, x509.IPAddress):
+            out.append(("IP", str(entry.value)))
+    return out
+
+
+def not_permitted(permits, sans):
+    """The names in ``sans`` that ``permits`` does not cover (RFC 5280 subtree rules). Pure."""
+    def covered(kind, value):
+        for p_kind, base in permits:
+            if p_kind != kind:
+                continue
+            if kind == "DNS" and (value == base or value.endswith("." + base)):
+                return True
+            if kind == "IP" and ipaddress.ip_address(value) in ipaddress.ip_network(base):
+                return True
+        return False
+    return [value for kind, value in sans if not covered(kind, value)]
+
+
+def _ca_reason(ca, ca_key, sans, renew, now):
+    if ca is None or ca_key is None:
+        return "no CA yet"
+    if not _same_key(ca, ca_key):
+        return "the CA key does not match the CA certificate"
+    if _not_after(ca) - renew < now:
+        return "the CA expires on %s" % _not_after(ca).date()
+    permits = ca_permits(ca)
+    if permits is None:
+        return "the CA has no name constraints"
+    outside = not_permitted(permits, sans)
+    if outside:
+        return "the CA's name constraints do not cover %s" % ", ".join(outside)
+    return None
+
+
 def _same_key(cert, key):
     pub = serialization.PublicFormat.SubjectPublicKeyInfo
     enc = serialization.Encoding.DER
@@ -103,14 +158,7 @@ def plan(actual, common_name, sans, renew_before_days, now=None):
     now = now or _now()
     renew = datetime.timedelta(days=renew_before_days)
     ca, ca_key = actual["ca_cert"], actual["ca_key"]
-    if ca is None or ca_key is None:
-        ca_reason = "no CA yet"
-    elif not _same_key(ca, ca_key):
-        ca_reason = "the CA key does not match the CA certificate"
-    elif _not_after(ca) - renew < now:
-        ca_reason = "the CA expires on %s" % _not_after(ca).date()
-    else:
-        ca_reason = None
+    ca_reason = _ca_reason(ca, ca_key, sans, renew, now)
     cert, key = actual["cert"], actual["key"]
     if ca_reason:
         cert_reason = "new CA"
@@ -140,6 +188,12 @@ def _write(path, data, mode):
     os.replace(tmp, path)
 
 
+def loose_key_files(files):
+    """Private key files readable by anyone but their owner."""
+    return [files[k] for k in ("ca_key", "key")
+            if os.path.exists(files[k]) and os.stat(files[k]).st_mode & 0o077]
+
+
 def _pem(obj):
     if hasattr(obj, "private_bytes"):
         return obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -147,7 +201,8 @@ def _pem(obj):
     return obj.public_bytes(serialization.Encoding.PEM)
 
 
-def issue_ca(common_name, days):
+def issue_ca(common_name, days, sans=()):
+    """A CA for ``sans`` only (critical name constraints); none given: unconstrained."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = _now()
@@ -160,9 +215,12 @@ def issue_ca(common_name, days):
                                          content_commitment=False, key_encipherment=False,
                                          data_encipherment=False, key_agreement=False,
                                          encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
-    return cert, key
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
+    if sans:
+        permitted = [_constraint(kind, value) for kind, value in sans]
+        cert = cert.add_extension(x509.NameConstraints(permitted_subtrees=permitted, excluded_subtrees=None),
+                                  critical=True)
+    return cert.sign(key, hashes.SHA256()), key
 
 
 def issue_cert(ca, ca_key, common_name, sans, days):
@@ -193,17 +251,24 @@ def ensure(params, check_mode):
     sans = parse_sans(params["subject_alt_names"] or [params["common_name"]])
     actual = read(files)
     ca_reason, cert_reason = plan(actual, params["common_name"], sans, params["renew_before_days"])
-    actions = (["issue CA (%s)" % ca_reason] if ca_reason else []) + \
-              (["issue %s certificate (%s)" % (params["name"], cert_reason)] if cert_reason else [])
+    loose = loose_key_files(files) if not ca_reason and not cert_reason else []
+    actions = ((["issue CA (%s)" % ca_reason] if ca_reason else [])
+               + (["issue %s certificate (%s)" % (params["name"], cert_reason)] if cert_reason else [])
+               + ["restrict %s to mode 0600" % path for path in loose])
     result = dict(changed=bool(actions), actions=actions, **files)
     if check_mode or not actions:
         if actual["ca_cert"] is not None:
             result["ca_pem"] = _pem(actual["ca_cert"]).decode()
         return result
+    for path in loose:
+        os.chmod(path, 0o600)
+    if not ca_reason and not cert_reason:
+        result["ca_pem"] = _pem(actual["ca_cert"]).decode()
+        return result
     os.makedirs(directory, mode=0o755, exist_ok=True)
     ca, ca_key = actual["ca_cert"], actual["ca_key"]
     if ca_reason:
-        ca, ca_key = issue_ca(params["ca_common_name"], params["ca_valid_days"])
+        ca, ca_key = issue_ca(params["ca_common_name"], params["ca_valid_days"], sans)
         _write(files["ca_key"], _pem(ca_key), 0o600)
         _write(files["ca_cert"], _pem(ca), 0o644)
     cert, key = issue_cert(ca, ca_key, params["common_name"], sans, params["valid_days"])

@@ -18,10 +18,14 @@ description:
     is started and the task reports no change. O(force) builds anyway."
   - The base images named in C(FROM) are not part of the hash. Use O(force) (with O(pull)) to
     pick up a newer base image.
+  - The Dockerfile and C(.dockerignore) must be UTF-8 text; every file of the context must be
+    readable. Otherwise the task fails before building, naming the file(s).
   - Tags the image with every entry of O(tags), and with O(push=true) pushes every reference.
     A push reports a change only when the registry's manifest for that tag differs from the
     local image (the registry's digest is compared with the image's C(RepoDigests)).
-  - "O(ca_certificates): for builds behind a TLS-intercepting proxy. The certificates are
+  - "O(ca_certificates): for builds behind a TLS-intercepting proxy. Only the C(CERTIFICATE)
+    blocks of each file are taken (comments, CRLs and other text are left out), and a file that
+    holds a private key is refused: a key must never travel into an image. The certificates are
     concatenated into one bundle, added to the context and copied into every build stage
     (after each C(FROM)) as C(/usr/local/share/swarmops/build-ca.crt); the build arguments
     C(PIP_CERT), C(REQUESTS_CA_BUNDLE), C(SSL_CERT_FILE), C(CURL_CA_BUNDLE), C(GIT_SSL_CAINFO),
@@ -96,6 +100,7 @@ options:
       - PEM files of CA certificates to trust during the build (builds behind a TLS-intercepting proxy).
       - Give a complete bundle, for example the build host's C(/etc/ssl/certs/ca-certificates.crt)
         (it includes the proxy's CA when the host trusts it). Tools pointed to it trust only these.
+      - Only the certificate blocks are used; a file holding a private key fails the task, naming it.
     type: list
     elements: path
     default: []

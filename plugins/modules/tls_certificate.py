@@ -12,7 +12,13 @@ version_added: 0.1.0
 description:
   - In O(path), ensures C(ca.crt)/C(ca.key), a self-signed CA (ECDSA P-256), and
     C(<name>.crt)/C(<name>.key), a server certificate signed by that CA for O(common_name) and
-    O(subject_alt_names). Private keys are written with mode C(0600).
+    O(subject_alt_names). Private keys are written with mode C(0600), and a key file found with
+    a looser mode is set back to C(0600).
+  - The CA carries critical name constraints for the names and addresses of O(subject_alt_names)
+    only, so whoever trusts it trusts it for those names and nothing else. A CA without them, or
+    whose constraints do not cover the names asked for, is issued anew (with a new certificate).
+  - The CA key is not encrypted (the certificate is renewed unattended); keep O(path) on the
+    controller, readable by its owner only.
   - Existing files are kept while they are valid, match each other, carry the wanted names and
     do not expire within O(renew_before_days); otherwise what is needed is issued again
     (a new CA also means a new server certificate). The reasons are returned in RV(actions).

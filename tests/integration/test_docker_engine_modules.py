@@ -46,7 +46,7 @@ def test_daemon_config_change_keeps_a_backup(ansible_module, tmp_path):
     path.write_text('{"debug": true}')
     result, out = ansible_module("docker_daemon_config", {"path": str(path), "config": {"debug": False}}, diff=True)
     assert result["changed"] is True, out
-    assert '-{"debug": true}' in out and '+  "debug": false' in out
+    assert '-  "debug": true' in out and '+  "debug": false' in out
     assert Path(result["backup_file"]).read_text() == '{"debug": true}'
     assert json.loads(path.read_text()) == {"debug": False}
 
@@ -55,6 +55,9 @@ def test_daemon_config_change_keeps_a_backup(ansible_module, tmp_path):
     ({"hosts": ["tcp://0.0.0.0:2375"]}, "'hosts[0]': refusing to expose"),
     ({"log-opts": {"max-file": 3}}, "'log-opts.max-file': must be a string"),
     ({"log_driver": "local"}, "'log_driver': unknown daemon.json setting (did you mean 'log-driver'?)"),
+    ({"mtu": 10 ** 30}, "'mtu': must be between 68 and 65535"),
+    ({"shutdown-timeout": -1}, "'shutdown-timeout': must be between 0 and"),
+    ({"mtu": 0, "shutdown-timeout": -1, "dns": ["x"]}, "3 problems"),
 ])
 def test_daemon_config_bad_input_changes_nothing(ansible_module, tmp_path, config, words):
     path = tmp_path / "daemon.json"
@@ -62,8 +65,74 @@ def test_daemon_config_bad_input_changes_nothing(ansible_module, tmp_path, confi
     result, out = ansible_module("docker_daemon_config", {"path": str(path), "config": config})
     assert result.get("failed") is True, out
     assert words in result["msg"]
+    assert "Traceback" not in out
     assert path.read_text() == '{"debug": true}\n'
     assert list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize("content", [b"{broken", b"[]", b'{"labels": ["\xff"]}'])
+def test_daemon_config_refuses_a_file_it_cannot_merge(ansible_module, tmp_path, content):
+    path = tmp_path / "daemon.json"
+    path.write_bytes(content)
+    result, out = ansible_module("docker_daemon_config", {"path": str(path), "config": {"debug": True}})
+    assert result.get("failed") is True and str(path) in result["msg"] and "left as is" in result["msg"], out
+    assert "Traceback" not in out
+    assert path.read_bytes() == content and list(tmp_path.iterdir()) == [path]
+
+
+# --- issue 11 item 7: an existing daemon.json is merged, never replaced -----------------------------
+
+ESTATE = {"data-root": "/srv/docker", "live-restore": True, "log-opts": {"max-size": "50m", "max-file": "7"},
+          "max-concurrent-uploads": 2, "debug": True}
+
+
+def test_daemon_config_keeps_the_keys_it_does_not_own(ansible_module, tmp_path):
+    path = tmp_path / "daemon.json"
+    path.write_text(json.dumps(ESTATE))
+    path.chmod(0o640)
+    args = {"path": str(path), "config": {"log-driver": "json-file", "debug": False, "data-root": ""},
+            "remove": ["max-concurrent-uploads"]}
+
+    result, out = ansible_module("docker_daemon_config", args, check=True, diff=True)
+    assert result["changed"] is True and result["overridden"] == ["debug"], out
+    assert json.loads(path.read_text()) == ESTATE  # check mode wrote nothing
+    assert "had another value on the host" in out and '-  "debug": true' in out
+
+    result, out = ansible_module("docker_daemon_config", args, diff=True)
+    assert result["changed"] is True, out
+    expected = {k: v for k, v in ESTATE.items() if k != "max-concurrent-uploads"}
+    expected.update({"log-driver": "json-file", "debug": False})
+    assert json.loads(path.read_text()) == expected
+    assert json.loads(Path(result["backup_file"]).read_text()) == ESTATE
+    assert oct(path.stat().st_mode & 0o777) == "0o640"  # the owner's mode is kept
+
+    for check in (False, True):
+        result, out = ansible_module("docker_daemon_config", args, check=check, diff=True)
+        assert result["changed"] is False and result["overridden"] == [], out
+
+
+def test_daemon_config_proxy_credentials_never_shown_and_file_0600(ansible_module, tmp_path):
+    path = tmp_path / "daemon.json"
+    path.write_text('{"debug": true}')
+    path.chmod(0o644)
+    secret = "Pr0xyPa55w0rd"
+    args = {"path": str(path), "config": {"proxies": {"http-proxy": "http://alice:%s@proxy.lab:3128" % secret,
+                                                      "no-proxy": "localhost"}}}
+    for check in (True, False):
+        result, out = ansible_module("docker_daemon_config", args, check=check, diff=True, verbosity=3)
+        assert result["changed"] is True, out
+        assert secret not in out
+        assert "alice:********@proxy.lab:3128" in out
+    assert secret in path.read_text()
+    assert oct(path.stat().st_mode & 0o777) == "0o600" and result["mode"] == "0600"
+    assert oct(Path(result["backup_file"]).stat().st_mode & 0o777) == "0o600"
+
+    args["config"]["proxies"]["no-proxy"] = "localhost,.lab"
+    result, out = ansible_module("docker_daemon_config", args, diff=True, verbosity=3)
+    assert result["changed"] is True and secret not in out, out  # the password is in before and after
+    assert oct(Path(result["backup_file"]).stat().st_mode & 0o777) == "0o600"
+    result, out = ansible_module("docker_daemon_config", args, diff=True)
+    assert result["changed"] is False, out
 
 
 # --- docker_engine_info ------------------------------------------------------------------------

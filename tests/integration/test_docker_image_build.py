@@ -102,6 +102,24 @@ def test_bad_input_is_a_clear_error(ansible_module, context, extra, needle):
     assert result["failed"] is True and needle in result["msg"], out
 
 
+@pytest.mark.parametrize("write, needle", [
+    (lambda ctx: (ctx / "Dockerfile").write_bytes(b"# caf\xe9\nFROM scratch\n"), "is not UTF-8 text"),
+    (lambda ctx: (ctx / ".dockerignore").write_bytes(b"*.log\n\xff\n"), ".dockerignore"),
+    (lambda ctx: (ctx / "ca.pem").write_text(
+        "-----BEGIN CERTIFICATE-----\nQUFB\n-----END CERTIFICATE-----\n"
+        "-----BEGIN PRIVATE KEY-----\nS0VZ\n-----END PRIVATE KEY-----\n"), "holds a private key"),
+])
+def test_bad_files_fail_cleanly_and_build_nothing(ansible_module, engine, context, write, needle):
+    write(context)
+    name = PREFIX + "-badfile"
+    extra = dict(ca_certificates=[str(context / "ca.pem")]) if (context / "ca.pem").exists() else {}
+    for check in (True, False):
+        result, out = ansible_module("docker_image_build", args(name, context, **extra), check=check, verbosity=3)
+        assert result["failed"] is True and needle in result["msg"], out
+        assert "Traceback" not in out and "S0VZ" not in out
+    assert not engine.images(name=name)
+
+
 def test_ca_certificates_reach_run_steps_but_not_the_image_config(ansible_module, engine, context, debian_base_image,
                                                                   tmp_path_factory):
     ca = tmp_path_factory.mktemp("ca") / "extra-ca.crt"

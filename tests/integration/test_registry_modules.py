@@ -31,9 +31,68 @@ def test_tls_certificate_issues_keeps_and_reissues(ansible_module, tmp_path):
     assert again["changed"] is False and again["actions"] == [], out
     assert (tmp_path / "pki" / "ca.crt").read_text() == ca_text
 
+    (tmp_path / "pki" / "ca.key").chmod(0o644)
+    tightened, out = ansible_module("tls_certificate", params, check=True)
+    assert tightened["changed"] is True and oct((tmp_path / "pki" / "ca.key").stat().st_mode & 0o777) == "0o644", out
+    tightened, out = ansible_module("tls_certificate", params)
+    assert tightened["actions"] == ["restrict %s to mode 0600" % (tmp_path / "pki" / "ca.key")], out
+    assert oct((tmp_path / "pki" / "ca.key").stat().st_mode & 0o777) == "0o600"
+
+    narrowed, out = ansible_module("tls_certificate", dict(params, subject_alt_names=["registry.sotest"]))
+    assert narrowed["actions"] == ["issue server certificate (subject alternative names differ)"], out
+    assert (tmp_path / "pki" / "ca.crt").read_text() == ca_text, "the CA is kept: it covers the name"
+
     renamed, out = ansible_module("tls_certificate", dict(params, subject_alt_names=["other.sotest"]))
-    assert renamed["actions"] == ["issue server certificate (subject alternative names differ)"], out
-    assert (tmp_path / "pki" / "ca.crt").read_text() == ca_text, "the CA is kept"
+    assert renamed["actions"] == ["issue CA (the CA's name constraints do not cover other.sotest)",
+                                  "issue server certificate (new CA)"], out
+    assert "PRIVATE KEY" not in out
+
+
+def test_tls_certificate_name_constraints_hold_in_a_real_handshake(ansible_module, tmp_path):
+    """OpenSSL accepts the registry's certificate and refuses one for another name from the same CA."""
+    import socket
+    import threading
+
+    from ansible_collections.swarmops.core.plugins.module_utils import x509 as x509_utils
+
+    pki = tmp_path / "pki"
+    first, out = ansible_module("tls_certificate", dict(path=str(pki), common_name="localhost",
+                                                        subject_alt_names=["localhost", "127.0.0.1"]))
+    assert first["changed"] is True, out
+    actual = x509_utils.read(x509_utils.paths(str(pki), "server"))
+    rogue, rogue_key = x509_utils.issue_cert(actual["ca_cert"], actual["ca_key"], "bank.example",
+                                             x509_utils.parse_sans(["bank.example", "127.0.0.1"]), 1)
+    (tmp_path / "rogue.crt").write_bytes(x509_utils._pem(rogue))
+    (tmp_path / "rogue.key").write_bytes(x509_utils._pem(rogue_key))
+
+    def handshake(cert, key, server_name):
+        server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_ctx.load_cert_chain(cert, key)
+        listener = socket.create_server(("127.0.0.1", 0))
+        port = listener.getsockname()[1]
+
+        def serve():
+            conn, _ = listener.accept()
+            try:
+                server_ctx.wrap_socket(conn, server_side=True).close()
+            except (ssl.SSLError, OSError):
+                conn.close()
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        client_ctx = ssl.create_default_context(cafile=first["ca_cert"])
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+                client_ctx.wrap_socket(raw, server_hostname=server_name).close()
+            return "ok"
+        except ssl.SSLCertVerificationError as exc:
+            return str(exc)
+        finally:
+            thread.join(10)
+            listener.close()
+
+    assert handshake(first["cert"], first["key"], "localhost") == "ok"
+    refused = handshake(str(tmp_path / "rogue.crt"), str(tmp_path / "rogue.key"), "bank.example")
+    assert "name constraint" in refused.lower() or "permitted" in refused.lower(), refused
 
 
 def test_htpasswd_keeps_hashes_of_unchanged_passwords(ansible_module, tmp_path):

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from ansible_collections.swarmops.core.plugins.module_utils import image_build as ib
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 
+COLLECTIONS = Path(__file__).resolve().parents[2] / ".collections"
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
 
 
@@ -152,6 +158,91 @@ def test_bad_ca_files_are_named(ctx, tmp_path_factory):
     (d / "junk.crt").write_text("not a certificate")
     with pytest.raises(SwarmOpsError, match="junk.crt.*no PEM"):
         ib.load_context(str(ctx), "Dockerfile", [str(d / "junk.crt")])
+
+
+CERT_A = "-----BEGIN CERTIFICATE-----\nQUFB\n-----END CERTIFICATE-----"
+CERT_B = "-----BEGIN CERTIFICATE-----\nQkJC\n-----END CERTIFICATE-----"
+KEY = "-----BEGIN PRIVATE KEY-----\nS0VZ\n-----END PRIVATE KEY-----"
+
+
+def test_ca_injection_copies_only_certificate_blocks(ctx, tmp_path_factory):
+    d = tmp_path_factory.mktemp("ca")
+    (d / "bundle.crt").write_text("# a comment\n%s\nstray text\n-----BEGIN X509 CRL-----\nQ1JM\n"
+                                  "-----END X509 CRL-----\n%s\n" % (CERT_A, CERT_B))
+    (d / "one.pem").write_text(CERT_A)
+    extra = dict(ib.load_context(str(ctx), "Dockerfile", [str(d / "bundle.crt"), str(d / "one.pem")])["extra_files"])
+    assert extra[ib.SENT_CA_BUNDLE] == "%s\n%s\n%s\n" % (CERT_A, CERT_B, CERT_A)
+
+
+@pytest.mark.parametrize("content", [
+    CERT_A + "\n" + KEY + "\n",
+    KEY.replace("PRIVATE KEY", "RSA PRIVATE KEY") + "\n" + CERT_A,
+    CERT_A + "\n" + KEY.replace("PRIVATE KEY", "EC PRIVATE KEY"),
+    CERT_A + "\n-----BEGIN ENCRYPTED PRIVATE KEY-----\nS0VZ\n",  # a key block without its end line
+])
+def test_a_ca_file_with_a_private_key_is_refused(ctx, tmp_path_factory, content):
+    d = tmp_path_factory.mktemp("ca")
+    (d / "mixed.pem").write_text(content)
+    with pytest.raises(SwarmOpsError) as info:
+        ib.load_context(str(ctx), "Dockerfile", [str(d / "mixed.pem")])
+    assert "mixed.pem holds a private key" in str(info.value)
+
+
+def test_every_bad_ca_file_is_named_at_once(ctx, tmp_path_factory):
+    d = tmp_path_factory.mktemp("ca")
+    (d / "key.pem").write_text(CERT_A + "\n" + KEY)
+    (d / "junk.crt").write_text("junk")
+    (d / "latin1.crt").write_bytes(b"caf\xe9 " + CERT_A.encode())
+    with pytest.raises(SwarmOpsError) as info:
+        ib.load_context(str(ctx), "Dockerfile", [str(d / n) for n in ("key.pem", "junk.crt", "latin1.crt")])
+    message = str(info.value)
+    assert message.startswith("3 problems with ca_certificates")
+    assert "key.pem holds a private key" in message and "junk.crt holds no PEM" in message
+    assert "latin1.crt is not UTF-8" in message
+
+
+@pytest.mark.parametrize("name", ["Dockerfile", ".dockerignore"])
+def test_a_non_utf8_dockerfile_or_dockerignore_is_named(ctx, name):
+    (ctx / name).write_bytes(b"# caf\xe9\nFROM base\n")
+    with pytest.raises(SwarmOpsError) as info:
+        ib.load_context(str(ctx), "Dockerfile", None)
+    assert "%s %s is not UTF-8 text (invalid byte 0xe9 at offset 5)" % (name, ctx / name) in str(info.value)
+
+
+def test_a_dockerfile_that_is_a_directory_is_named(ctx):
+    (ctx / "Dockerfile.d").mkdir()
+    with pytest.raises(SwarmOpsError, match="Dockerfile.d not found"):
+        ib.load_context(str(ctx), "Dockerfile.d", None)
+
+
+UNREADABLE_SCRIPT = """
+import os, sys
+sys.path.insert(0, sys.argv[2])
+from ansible_collections.swarmops.core.plugins.module_utils import image_build as ib
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+if os.geteuid() == 0:  # root reads every file: drop to nobody once the code is imported
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+try:
+    ib.context_hash(ib.load_context(sys.argv[1], "Dockerfile", None))
+except SwarmOpsError as exc:
+    print(exc)
+"""
+
+
+def test_unreadable_context_files_are_listed_at_once():
+    root = tempfile.mkdtemp(prefix="sotest-unreadable-")
+    try:
+        os.chmod(root, 0o755)
+        for name, mode in (("Dockerfile", 0o644), ("app.py", 0o600), ("keep.md", 0o600), ("ok.txt", 0o644)):
+            with open(os.path.join(root, name), "w") as f:
+                f.write("FROM base\n" if name == "Dockerfile" else "x\n")
+            os.chmod(os.path.join(root, name), mode)
+        proc = subprocess.run([sys.executable, "-c", UNREADABLE_SCRIPT, root, str(COLLECTIONS)],
+                              capture_output=True, text=True)
+    finally:
+        shutil.rmtree(root)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert "cannot be read: app.py (Permission denied), keep.md (Permission denied)" in proc.stdout, proc.stdout
 
 
 def test_sent_dockerignore_drops_only_the_generated_dockerfile(ctx):

@@ -23,8 +23,8 @@ def test_parse_sans_detects_ips_and_prefixes():
 
 @pytest.fixture(scope="module")
 def pki():
-    ca, ca_key = x509.issue_ca("test CA", 365)
     sans = x509.parse_sans(["reg.lab", "127.0.0.1"])
+    ca, ca_key = x509.issue_ca("test CA", 365, sans)
     cert, key = x509.issue_cert(ca, ca_key, "reg.lab", sans, 90)
     return dict(ca_cert=ca, ca_key=ca_key, cert=cert, key=key), sans
 
@@ -39,13 +39,42 @@ def test_plan_reasons(pki):
     actual, sans = pki
     assert x509.plan(dict(actual, ca_cert=None), "reg.lab", sans, 30) == ("no CA yet", "new CA")
     assert x509.plan(dict(actual, cert=None), "reg.lab", sans, 30) == (None, "no certificate yet")
-    assert x509.plan(actual, "reg.lab", x509.parse_sans(["other"]), 30)[1] == "subject alternative names differ"
+    assert x509.plan(actual, "reg.lab", x509.parse_sans(["reg.lab"]), 30)[1] == "subject alternative names differ"
+    assert x509.plan(actual, "reg.lab", x509.parse_sans(["other"]), 30) == (
+        "the CA's name constraints do not cover other", "new CA")
     assert x509.plan(actual, "other", sans, 30)[1] == "common name differs"
-    other_ca, other_key = x509.issue_ca("other CA", 365)
+    other_ca, other_key = x509.issue_ca("other CA", 365, sans)
     assert x509.plan(dict(actual, ca_cert=other_ca, ca_key=other_key), "reg.lab", sans, 30)[1] == "signed by another CA"
     assert x509.plan(dict(actual, ca_key=other_key), "reg.lab", sans, 30)[0].startswith("the CA key does not match")
     _, stray_key = x509.issue_cert(actual["ca_cert"], actual["ca_key"], "reg.lab", sans, 90)
     assert x509.plan(dict(actual, key=stray_key), "reg.lab", sans, 30)[1] == "the key does not match the certificate"
+
+
+def test_the_ca_is_constrained_to_the_registry_names(pki):
+    actual, sans = pki
+    ext = actual["ca_cert"].extensions.get_extension_for_class(x509.x509.NameConstraints)
+    assert ext.critical
+    assert x509.ca_permits(actual["ca_cert"]) == [("DNS", "reg.lab"), ("IP", "127.0.0.1/32")]
+    permits = x509.ca_permits(actual["ca_cert"])
+    assert x509.not_permitted(permits, x509.parse_sans(["reg.lab", "sub.reg.lab", "127.0.0.1"])) == []
+    assert x509.not_permitted(permits, x509.parse_sans(["evilreg.lab", "bank.example", "127.0.0.2"])) == [
+        "bank.example", "evilreg.lab", "127.0.0.2"]
+
+
+def test_an_unconstrained_ca_is_reissued(pki):
+    actual, sans = pki
+    loose_ca, loose_key = x509.issue_ca("old CA", 365)
+    assert x509.ca_permits(loose_ca) is None
+    assert x509.plan(dict(actual, ca_cert=loose_ca, ca_key=loose_key), "reg.lab", sans, 30) == (
+        "the CA has no name constraints", "new CA")
+
+
+def test_loose_key_files_are_found(tmp_path):
+    files = x509.paths(str(tmp_path), "server")
+    for name, mode in (("ca_key", 0o644), ("key", 0o600)):
+        open(files[name], "w").close()
+        (tmp_path / files[name].rsplit("/", 1)[1]).chmod(mode)
+    assert x509.loose_key_files(files) == [files["ca_key"]]
 
 
 def test_plan_renews_before_expiry(pki):
