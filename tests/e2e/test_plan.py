@@ -30,7 +30,10 @@ CALLBACKS = Path(__file__).resolve().parent / "callback"
 STACK_TASK = "Deploy the stack getstartedlab"
 NEW_HOST = "worker3"
 
-pytestmark = pytest.mark.e2e
+# Not yet run to the end on a quiet machine: opt in with SWARMOPS_PLAN_E2E=1 until it has.
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(not os.environ.get("SWARMOPS_PLAN_E2E"),
+                                 reason="make plan e2e: opt in with SWARMOPS_PLAN_E2E=1")]
 
 Run = namedtuple("Run", "rc outcomes log seconds")
 
