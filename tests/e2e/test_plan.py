@@ -132,7 +132,7 @@ def test_noop_plan_on_converged_lab(workdir):
 def test_plan_scale_web(workdir):
     plan, real = scenario(workdir, "replicas", {"stack_web_replicas": 8})
     pairs = assert_plan_matches(plan, real)
-    assert ("Deploy the stack | " + STACK_TASK, "manager1") in pairs
+    assert ("Deploy the stack | swarmops.core.stack : " + STACK_TASK, "manager1") in pairs
     # The stack task's diff shows the spec change (the compose file's diff too).
     start = plan.log.index("TASK [swarmops.core.stack : %s]" % STACK_TASK)
     stack_output = plan.log[start:plan.log.index("TASK [", start + 1)]
@@ -148,8 +148,8 @@ def test_plan_new_app_code(workdir, tmp_path):
     plan, real = scenario(workdir, "app-code", {"app_image_source_dir": str(app)})
     pairs = assert_plan_matches(plan, real)
     tasks = {task for task, _host in pairs}
-    assert "Build and push the images | Build the image (only when the app or the build options changed)" in tasks
-    assert "Deploy the stack | " + STACK_TASK in tasks
+    assert "Build and push the images | swarmops.core.app_image : Build the image (only when the app or the build options changed)" in tasks
+    assert "Deploy the stack | swarmops.core.stack : " + STACK_TASK in tasks
     assert "web: rolls out the image this run rebuilds" in plan.log
 
 
@@ -158,7 +158,7 @@ def test_plan_daemon_option(workdir):
                           {"docker_engine_daemon_options": {"max-concurrent-uploads": 6}})
     pairs = assert_plan_matches(plan, real)
     for host in ("manager1", "worker1", "worker2"):
-        assert ("Install and verify Docker Engine | Write /etc/docker/daemon.json", host) in pairs
+        assert ("Install and verify Docker Engine | swarmops.core.docker_engine : Write /etc/docker/daemon.json", host) in pairs
 
 
 def test_plan_extra_worker(workdir, tmp_path):
@@ -177,9 +177,9 @@ def test_plan_extra_worker(workdir, tmp_path):
         plan = site(workdir, "worker-plan", extra, check=True, inventory=inventory)
         real = site(workdir, "worker-run", extra, inventory=inventory)
         assert_plan_matches(plan, real, hosts={"manager1", "worker1", "worker2"})
-        hosts_stage = {o["play"] for o in real.outcomes if o["task"] == "Wait until each host answers over SSH"}
+        hosts_stage = {o["play"] for o in real.outcomes if o["task"] == "swarmops.core.lab_hosts : Wait until each host answers over SSH"}
         assert changed_pairs(plan, {NEW_HOST}) == changed_pairs(real, {NEW_HOST}, hosts_stage)
-        assert ("Bring up the lab hosts | Ensure the lab network and host containers", "manager1") in changed_pairs(plan)
+        assert ("Bring up the lab hosts | swarmops.core.lab_hosts : Ensure the lab network and host containers", "manager1") in changed_pairs(plan)
         assert "%s does not exist yet (check mode creates nothing)" % NEW_HOST in plan.log
         assert not [o for o in plan.outcomes if o["host"] == NEW_HOST and o["play"] not in hosts_stage
                     and o["play"] != "Leave hosts that do not exist yet out of the plan's later stages"]
