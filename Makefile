@@ -53,8 +53,9 @@ lab-down: venv engine
 site: bootstrap venv engine
 	$(BIN)/ansible-playbook site.yml
 
+# make plan PLAN_ARGS='-e stack_web_replicas=8': what that run would change.
 plan: bootstrap venv engine
-	$(BIN)/ansible-playbook site.yml --check --diff
+	$(BIN)/ansible-playbook site.yml --check --diff $(PLAN_ARGS)
 
 lint: venv
 	$(BIN)/ansible-lint --profile production
