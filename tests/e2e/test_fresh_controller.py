@@ -174,5 +174,5 @@ def test_fresh_controller_runs_site(default_lab_lock, tmp_path):
     print("fresh controller stage times:\n" + clock.summary())
     assert site_rc == 0, "make site failed on a fresh controller:\n" + site_out[-6000:]
     assert re.search(r"App: +http://127\.0\.0\.1:4000", site_out), site_out[-3000:]
-    assert "TASK [Check greeting, counter and load spread]" in site_out, site_out[-3000:]
+    assert re.search(r"TASK \[(swarmops\.core\.stack : )?Check greeting, counter and load spread\]", site_out), site_out[-3000:]
     assert down_rc == 0, "make lab-down failed on the fresh controller:\n" + down_out[-4000:]
