@@ -896,22 +896,47 @@ def _read_source(source, index, project_dir):
     return path, os.path.dirname(os.path.abspath(path)), data
 
 
-def _read_env_file(path, where):
-    out = {}
+def read_env_file(path):
+    """An env file -> {KEY: value}; a line with a bare KEY maps it to None.
+
+    The syntax of ``docker run --env-file`` and of env_file in ``docker stack deploy``:
+    one KEY=VALUE per line, blank lines and lines starting with # ignored, the value
+    taken literally (no quote removal, inline comments, escapes or interpolation).
+    Raises ValueError naming the file (never echoing a value) when it cannot be read,
+    is larger than MAX_FILE_BYTES, is not UTF-8, or has a line without a usable name.
+    """
     try:
-        with open(path, encoding="utf-8") as fh:
-            lines = fh.read(MAX_FILE_BYTES + 1).splitlines()
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise _Invalid(where, "cannot read env_file %s: %s" % (path, exc.strerror or exc))
+        raise ValueError("cannot read env_file %s: %s" % (path, exc.strerror or exc))
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError("env_file %s is larger than %d MiB" % (path, MAX_FILE_BYTES // 2 ** 20))
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _Invalid(where, "env_file %s is not UTF-8 text (byte %d)" % (path, exc.start))
-    for line in lines:
+        raise ValueError("env_file %s is not UTF-8 text (byte %d)" % (path, exc.start))
+    out = {}
+    for number, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
         key, sep, val = line.partition("=")
-        out[key.strip()] = val if sep else None
+        key = key.strip()
+        if not key or any(ch.isspace() for ch in key):
+            # as the docker CLI refuses them; "export KEY=..." lands here
+            raise ValueError("env_file %s, line %d: %s" % (
+                path, number, "no variable name before =" if not key else
+                "the variable name contains whitespace (write KEY=VALUE, without export)"))
+        out[key] = val if sep else None
     return out
+
+
+def _read_env_file(path, where):
+    try:
+        return read_env_file(path)
+    except ValueError as exc:
+        raise _Invalid(where, str(exc))
 
 
 def _abs(base_dir, path):

@@ -119,8 +119,47 @@ def printable_values(params, min_secret_length=4):
     return (_strings(compose) | env_values) - secret - {params.get("content_key")}
 
 
-def deploy(client, params, check_mode=False):
-    """Run one stack_deploy; returns the module result dict (raises SwarmOpsError)."""
+def read_env_files(paths, project_dir=None):
+    """The variables of the env_files option, later files winning (read where the module runs).
+
+    Relative paths are resolved against project_dir, as compose paths are. A bare KEY line
+    sets nothing (the module's environment, if it has KEY, still provides it).
+    Raises SwarmOpsError naming the option index and the file.
+    """
+    env = {}
+    for index, path in enumerate(paths or []):
+        if project_dir and not os.path.isabs(path):
+            path = os.path.join(project_dir, path)
+        try:
+            values = compose.read_env_file(path)
+        except ValueError as exc:
+            raise SwarmOpsError("env_files[%d]: %s" % (index, exc))
+        env.update((k, v) for k, v in values.items() if v is not None)
+    return env
+
+
+def secret_values(env, min_secret_length=4):
+    """Values to mask wherever they appear, by the rule printable_values applies to `env`."""
+    return {v for v in env.values() if len(v) >= min_secret_length}
+
+
+def interpolation_env(params, file_env=None):
+    """The variables compose files are interpolated with: the module's environment, then
+    env_files in order, then env (each wins over the ones before)."""
+    env = dict(os.environ)
+    if file_env is None:
+        file_env = read_env_files(params.get("env_files"), params.get("project_dir"))
+    env.update(file_env)
+    env.update({k: str(v) for k, v in (params.get("env") or {}).items()})
+    return env
+
+
+def deploy(client, params, check_mode=False, file_env=None):
+    """Run one stack_deploy; returns the module result dict (raises SwarmOpsError).
+
+    file_env: env_files already read by the caller (the module, which must know their
+    values to mask them); read here when None.
+    """
     stack = params["name"]
     warnings = []
     if params.get("state", "present") == "absent":
@@ -131,8 +170,7 @@ def deploy(client, params, check_mode=False):
             warnings += stack_apply.apply_plan(client, plan, timeout=params.get("wait_timeout") or 120)
         return _result(plan, warnings, params)
 
-    env = dict(os.environ)
-    env.update({k: str(v) for k, v in (params.get("env") or {}).items()})
+    env = interpolation_env(params, file_env)
     desired, load_warnings = _desired_state(stack, params, env, check_mode)
     warnings += load_warnings
 

@@ -29,7 +29,8 @@ description:
   - A superseded config or secret is removed only once the services run their new spec (O(wait)), so
     a rollback still finds it; with O(wait=false) or after a failed wait it is kept (action
     V(deferred)) and removed by a later run. Objects declared C(external) are never removed.
-  - Secrets stay out of the output. O(env) and O(compose) are C(no_log); results and diffs show
+  - Secrets stay out of the output. O(env) and O(compose) are C(no_log), values read from O(env_files)
+    are masked as O(env)'s are; results and diffs show
     environment keys with masked values (C(KEY=********)) and configs/secrets by name and labels only.
   - Validation happens before anything on the cluster is touched; errors name the file and the key path,
     all problems at once.
@@ -81,6 +82,25 @@ options:
       - C(no_log). Every value of 4 or more characters is masked wherever it appears in the output.
     type: dict
     default: {}
+  env_files:
+    description:
+      - Env files whose variables are used for interpolation, like C(docker compose --env-file)
+        (C(docker stack deploy) itself has no such option). Later files win over earlier ones;
+        O(env) wins over all files; the files win over the module's process environment (unlike
+        Compose, where the shell wins; here that environment is the managed host's and rarely meant).
+      - Read on the host the module runs on (the manager, or the controller with a remote O(docker_host)),
+        not copied from the controller. Relative paths are resolved against O(project_dir).
+      - The syntax of C(docker run --env-file) and of a service's C(env_file) here. One C(KEY=VALUE) per line;
+        blank lines and lines starting with C(#) are ignored; the value is taken literally; quotes, inline
+        comments, escapes and C(${VAR}) inside the file are not processed, unlike Compose's C(.env)
+        syntax. A line C(export KEY=...) or with spaces in the name is refused; a bare C(KEY) sets nothing.
+      - Values are treated as secrets exactly like those of O(env). Every value of 4 or more characters is
+        masked wherever it appears in the output, and Env values in the diff show as C(KEY=********).
+      - A file that is missing, unreadable, not UTF-8 or larger than 4 MiB fails the task, naming the file,
+        before the engine is contacted.
+    type: list
+    elements: path
+    default: []
   content_key:
     description:
       - The key (at least 16 characters) of the HMAC that names configs and secrets and labels their content.
@@ -159,6 +179,17 @@ EXAMPLES = r"""
     prune: true
     rollback: true
 
+- name: Interpolate from env files on the manager (later files win, env wins over both)
+  swarmops.core.stack_deploy:
+    name: getstartedlab
+    compose:
+      - /srv/app/docker-compose.yml
+    env_files:
+      - /srv/app/defaults.env
+      - /etc/swarmops/getstartedlab.env  # DB_PASSWORD=...; mode 0600, put there by your secrets tooling
+    env:
+      WEB_REPLICAS: "3"
+
 - name: Remove the stack
   swarmops.core.stack_deploy:
     name: getstartedlab
@@ -219,6 +250,8 @@ from ansible_collections.swarmops.core.plugins.module_utils.stack import (
     DEFAULT_KEY_FILE,
     deploy,
     printable_values,
+    read_env_files,
+    secret_values,
 )
 
 
@@ -228,6 +261,7 @@ ARGUMENT_SPEC = dict(
     compose=dict(type="list", elements="raw", no_log=True),
     state=dict(type="str", default="present", choices=["present", "absent"]),
     env=dict(type="dict", default={}, no_log=True),
+    env_files=dict(type="list", elements="path", default=[]),
     content_key=dict(type="str", no_log=True),
     content_key_file=dict(type="path", default=DEFAULT_KEY_FILE),
     project_dir=dict(type="path"),
@@ -243,8 +277,13 @@ ARGUMENT_SPEC = dict(
 def run(module):
     # Keep Ansible's masking to the values that can be secret (see printable_values).
     module.no_log_values.difference_update(printable_values(module.params))
+    file_env = None
+    if module.params["state"] == "present":
+        # Read before connecting; Ansible then masks the file values as it masks env's.
+        file_env = read_env_files(module.params["env_files"], module.params["project_dir"])
+        module.no_log_values.update(secret_values(file_env))
     params = dict(module.params, _diff=module._diff)
-    result = deploy(connect(params), params, module.check_mode)
+    result = deploy(connect(params), params, module.check_mode, file_env)
     for warning in result.get("stack_warnings", []):
         module.warn(warning)
     return result

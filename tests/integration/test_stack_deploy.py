@@ -571,3 +571,55 @@ def test_secret_declared_external_is_never_removed_even_with_the_stack_label(dep
     assert not result.get("failed") and not [a for a in result["actions"] if a["kind"] == "secret"], out
     assert deploy(stack, [data], wait=False, prune=True)[0]["changed"] is False
     assert _stack_objects(swarm, stack)["secrets"] == [name]
+
+
+# ---------------------------------------------------------------- issue 12: env_files (stacks secenv*)
+
+ENV_FILE_SECRET = "secEnvFileSentinel-4e9d2a"
+
+
+def _env_files_playbook(tmp_path, stack):
+    (tmp_path / "first.env").write_text("# defaults\nAPP_IMAGE=%s\nDB_PASSWORD=secEnvFileShadowed-17c3\n"
+                                        "MODE=fromfile\n" % APP)
+    (tmp_path / "second.env").write_text("DB_PASSWORD=%s\n" % ENV_FILE_SECRET)
+    compose = {"services": {"app": {
+        "image": "${APP_IMAGE}", "deploy": {"replicas": 1, "labels": {"sotest.leaky": "${DB_PASSWORD}"}},
+        "environment": {"DB_PASSWORD": "${DB_PASSWORD}", "MODE": "${MODE}"}}}}
+    task = {"name": "deploy", "swarmops.core.stack_deploy": {
+        "name": stack, "compose": [compose], "project_dir": str(tmp_path), "resolve_image": "never",
+        "env_files": ["first.env", str(tmp_path / "second.env")], "env": {"MODE": "fromenv"},
+        "content_key": CONTENT_KEY, "wait_timeout": 120}}
+    path = tmp_path / "play.yml"
+    path.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": [task]}]))
+    return path
+
+
+def test_env_files_check_apply_idempotent_and_never_shown(sec_stacks, swarm, images, tmp_path):
+    stack = sec_stacks("envfiles")
+    play = _env_files_playbook(tmp_path, stack)
+    rc, checked = _run_playbook(play, "--check")
+    assert rc == 0 and "changed=1" in checked, checked
+    assert not any(_stack_objects(swarm, stack).values()), "check mode applied something"
+    rc, applied = _run_playbook(play)
+    assert rc == 0 and "changed=1" in applied, applied
+    rc, again = _run_playbook(play)
+    assert rc == 0 and "changed=0" in again, again
+    text = checked + applied + again
+    assert ENV_FILE_SECRET not in text and "secEnvFileShadowed" not in text
+    assert "DB_PASSWORD=********" in text and "%s_app" % stack in text  # the diff is still there
+    spec = service_spec(swarm, stack + "_app")
+    env = spec["TaskTemplate"]["ContainerSpec"]["Env"]
+    # the later file wins over the earlier one, env wins over the files
+    assert "DB_PASSWORD=%s" % ENV_FILE_SECRET in env and "MODE=fromenv" in env
+    assert spec["Labels"]["sotest.leaky"] == ENV_FILE_SECRET
+
+
+def test_env_files_bad_file_fails_naming_it_before_the_engine(deploy, sec_stacks, swarm, tmp_path):
+    stack = sec_stacks("envbad")
+    missing = tmp_path / "nope.env"
+    result, out = deploy(stack, [{"services": {"app": {"image": "${APP_IMAGE}"}}}],
+                         env_files=[str(missing)], docker_host="tcp://192.0.2.10:2375")
+    # the file is refused first: no connection is attempted (the address is refused anyway)
+    assert result.get("failed") and result["msg"] == \
+        "env_files[0]: cannot read env_file %s: No such file or directory" % missing, out
+    assert not any(_stack_objects(swarm, stack).values())
