@@ -195,3 +195,72 @@ def test_community_docker_module_defaults_block(tls_daemon, tmp_path):
         capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "failed=0" in proc.stdout and "Unsupported parameters" not in proc.stdout
+
+
+# ---------------------------------------------------------------- the roles pass the connection through
+
+def _manager_engine():
+    """The host engine as a swarm manager, as the stack tests leave it (init once, never leave)."""
+    import docker
+    client = docker.APIClient(version="auto")
+    if client.info()["Swarm"]["LocalNodeState"] == "inactive":
+        client.init_swarm(advertise_addr="127.0.0.1")
+    assert client.info()["Swarm"]["ControlAvailable"], "the host engine must be a swarm manager"
+
+
+def _run_roles(tmp_path, plays, *args):
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("[swarm_managers]\nlocalhost ansible_connection=local ansible_python_interpreter=%s\n"
+                         % (BIN / "python"))
+    playbook = tmp_path / "roles.yml"
+    playbook.write_text(yaml.safe_dump(plays))
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(playbook)] + list(args),
+                          cwd=ROOT, env=ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default"}),
+                          capture_output=True, text=True)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _role_play(role, connection, check=False, tasks_from=None, **role_vars):
+    include = {"name": "swarmops.core." + role}
+    if tasks_from:
+        include["tasks_from"] = tasks_from
+    play = {"hosts": "swarm_managers", "gather_facts": False, "check_mode": check,
+            "vars": dict(role_vars, **{role + "_docker_connection": connection}),
+            "tasks": [{"name": "role " + role, "ansible.builtin.include_role": include}]}
+    return play
+
+
+def test_swarm_stack_and_registry_roles_through_mutual_tls(tls_daemon, tmp_path):
+    """One task path of each role against the TLS front; debug shows it went over verified https."""
+    _manager_engine()
+
+    def conn(timeout):  # a timeout per role keeps the (deduplicated) debug warnings apart
+        return dict(verified(tls_daemon), debug=True, timeout=timeout)
+
+    registry = _role_play("registry", conn(63), check=True, tasks_from="login", registry_address="127.0.0.1:1",
+                          registry_password="sotest-tls-pw")
+    # No registry listens on 127.0.0.1:1: the engine, reached over TLS, says so.
+    registry["tasks"] = [{"name": "login", "block": registry["tasks"], "rescue": [{
+        "name": "the engine answered", "ansible.builtin.assert": {
+            "that": ["'Login to registry 127.0.0.1:1 as swarmops failed' in ansible_failed_result.msg"]}}]}]
+    plays = [_role_play("swarm", conn(61), check=True, swarm_show_summary=False),
+             _role_play("stack", conn(62), stack_name="sotest-tlsrole", stack_state="absent"),
+             registry]
+    rc, out = _run_roles(tmp_path, plays)
+    assert rc == 0, out
+    assert "failed=0" in out and "rescued=1" in out, out
+    via = re.findall(r"\[WARNING\]: Docker connection: (.*)", out)
+    for timeout in (61, 62, 63):
+        assert any("timeout=%d" % timeout in v and "base_url=https://127.0.0.1" in v and "verify=True" in v
+                   and "tls_hostname=%s" % DAEMON_NAME in v for v in via), (timeout, out)
+    assert "PRIVATE KEY" not in out
+
+
+@pytest.mark.parametrize("role", ["swarm", "stack"])
+def test_roles_refuse_plain_tcp_to_a_remote_engine(role, tmp_path):
+    plays = [_role_play(role, {"docker_host": "tcp://192.0.2.10:2375"}, check=True, stack_state="absent",
+                        stack_name="sotest-tlsrole")]
+    rc, out = _run_roles(tmp_path, plays)
+    assert rc != 0, out
+    for fix in ("validate_certs: true", "ssh://", "tls: false"):
+        assert fix in out, out
