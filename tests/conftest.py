@@ -35,8 +35,10 @@ def ansible_env(extra=None):
 
 
 def run_module(module, args, check=False, diff=False, verbosity=0, env=None, host="localhost",
-               prefix=None):
+               prefix=None, python=None):
     """Run swarmops.core.<module> on localhost via `ansible` ad hoc; return (result, stdout).
+
+    ``python``: the interpreter the module runs with (default: the test's own).
 
     The result is the module's result dict as Ansible reports it (changed, diff,
     failed, msg, ...). stdout is the whole raw output, to assert secrets never appear.
@@ -44,7 +46,7 @@ def run_module(module, args, check=False, diff=False, verbosity=0, env=None, hos
     fqcn = module if "." in module else "swarmops.core." + module
     cmd = list(prefix or []) + [
         str(BIN / "ansible"), host, "-i", "localhost,", "-c", "local",
-        "-e", "ansible_python_interpreter=" + sys.executable, "-m", fqcn, "-a", json.dumps(args)]
+        "-e", "ansible_python_interpreter=" + str(python or sys.executable), "-m", fqcn, "-a", json.dumps(args)]
     if check:
         cmd.append("--check")
     if diff:

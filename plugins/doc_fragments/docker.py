@@ -100,12 +100,21 @@ options:
     type: bool
     default: false
 notes:
-  - Needs the Docker SDK for Python (C(docker) on PyPI, C(python3-docker) on Debian) on the
-    host the module runs on. With O(docker_host=ssh://...), also C(paramiko) unless
-    O(use_ssh_client=true).
+  - Modules that talk to the daemon need the Docker SDK for Python (C(docker) on PyPI,
+    C(python3-docker) on Debian) on the host they run on; see each module's requirements.
+    With O(docker_host=ssh://...), also C(paramiko) unless O(use_ssh_client=true).
   - Environment variables are read on the host the module runs on; set them with the task's
     C(environment) keyword.
   - The options have community.docker's names, aliases, environment variables and defaults, so
     a C(module_defaults) block for C(group/community.docker.docker) also works for
     C(group/swarmops.core.docker).
+"""
+
+    # The SDK requirement, for the modules that talk to the daemon (docker_daemon_config does not).
+    # The version is docker_client.MIN_DOCKER_SDK; a unit test keeps the two equal.
+    SDK = r"""
+options: {}
+requirements:
+  - docker >= 4.4.0 (the Docker SDK for Python) on the host the module runs on; Debian 12's
+    python3-docker (5.0.3) qualifies. An older SDK fails with a message naming both versions.
 """

@@ -9,7 +9,8 @@ import base64
 import json
 import os
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError, connect
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 
 try:
     from docker.errors import APIError

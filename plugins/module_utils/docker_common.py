@@ -1,14 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: swarmops.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one way every swarmops.core module reaches a Docker Engine.
+"""Connection options, the error type and the module runner shared by every module.
 
 DOCKER_COMMON_ARGS pairs with the ``swarmops.core.docker`` doc fragment: the
 names, aliases, environment variables and defaults are community.docker's, so
 a ``module_defaults`` block written for community.docker works unchanged.
 ``connection_settings`` turns the options into one decision (pure, unit-tested);
-``connect`` carries it out. Modules raise SwarmOpsError for anything the user
-should read; run_module turns it (and Docker SDK errors) into fail_json.
+``docker_client.connect`` carries it out. Modules raise SwarmOpsError for
+anything the user should read; run_module turns it (and Docker SDK errors) into
+fail_json. This file never imports the docker SDK: modules that do not talk to an
+engine (tls_certificate, htpasswd, virtualbox_vm, ...) do not pay for it.
 """
 
 from __future__ import annotations
@@ -16,25 +18,10 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import os
+import sys
 import traceback
 
 from ansible.module_utils.basic import AnsibleFallbackNotFound
-from ansible.module_utils.common.warnings import warn
-
-try:
-    import docker
-    import requests.adapters
-    from docker.constants import MINIMUM_DOCKER_API_VERSION
-    from docker.errors import DockerException
-    HAS_DOCKER = True
-    DOCKER_IMPORT_ERROR = None
-except ImportError:  # pragma: no cover - exercised on hosts without the SDK
-    HAS_DOCKER = False
-    DOCKER_IMPORT_ERROR = traceback.format_exc()
-
-    class DockerException(Exception):  # type: ignore[no-redef]
-        pass
-
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 DEFAULT_TIMEOUT = 60
@@ -174,79 +161,18 @@ def connection_settings(params, environ=None):
     return settings
 
 
-def _describe(settings):
+def describe_settings(settings):
+    """One line for debug: how the daemon is reached (never a key's content)."""
     shown = ("base_url", "tls", "verify", "ca_path", "client_cert", "tls_hostname",
              "api_version", "timeout", "use_ssh_client")
     return "Docker connection: " + ", ".join("%s=%s" % (k, settings[k]) for k in shown)
 
 
-if HAS_DOCKER:
-    class DaemonTLSAdapter(requests.adapters.HTTPAdapter):
-        """Verifies the daemon exactly as decided: against our CA (never one from
-        REQUESTS_CA_BUNDLE, which requests would otherwise prefer) and, with
-        ``tls_hostname``, against that name instead of the URL's host."""
-
-        def __init__(self, verify, hostname=None, **kwargs):
-            self.daemon_verify = verify
-            self.tls_hostname = hostname
-            super().__init__(**kwargs)
-
-        def init_poolmanager(self, *args, **kwargs):
-            if self.tls_hostname:
-                kwargs["assert_hostname"] = self.tls_hostname
-            super().init_poolmanager(*args, **kwargs)
-
-        def send(self, request, **kwargs):
-            kwargs["verify"] = self.daemon_verify
-            return super().send(request, **kwargs)
-
-
-def _api_client(settings, version):
-    tls_config = False
-    if settings["tls"]:
-        client_cert = None
-        if settings["client_cert"]:
-            client_cert = (settings["client_cert"], settings["client_key"])
-        tls_config = docker.tls.TLSConfig(
-            client_cert=client_cert, ca_cert=settings["ca_path"], verify=settings["verify"])
-    client = docker.APIClient(
-        base_url=settings["base_url"], version=version, timeout=settings["timeout"],
-        tls=tls_config, use_ssh_client=settings["use_ssh_client"])
-    if settings["tls"]:
-        verify = (settings["ca_path"] or True) if settings["verify"] else False
-        hostname = settings["tls_hostname"] if settings["verify"] else None
-        client.mount("https://", DaemonTLSAdapter(verify, hostname))
-    return client
-
-
-def _negotiated_client(settings):
-    version = settings["api_version"]
-    if settings["tls"] and version.lower() == "auto":
-        # The SDK asks for the version while it builds the client, before our adapter is on.
-        probe = _api_client(settings, MINIMUM_DOCKER_API_VERSION)
-        version = probe.version(api_version=False)["ApiVersion"]
-    return _api_client(settings, version)
-
-
-def connect(params):
-    """Return a docker.APIClient for the connection options in ``params``."""
-    if not HAS_DOCKER:
-        raise SwarmOpsError(
-            "The Docker SDK for Python is required on the host this module runs on: "
-            "pip install docker (or apt-get install python3-docker).",
-            exception=DOCKER_IMPORT_ERROR,
-        )
-    settings = connection_settings(params)
-    for message in settings["warnings"]:
-        warn(message)
-    if params.get("debug"):
-        warn(_describe(settings))
-    try:
-        client = _negotiated_client(settings)
-        client.ping()
-    except Exception as exc:  # paramiko/socket/ssl errors do not derive from DockerException
-        raise SwarmOpsError("Cannot reach the Docker daemon at %s: %s" % (settings["base_url"], exc))
-    return client
+def is_docker_error(exc):
+    """True for the SDK's DockerException and its kinds. No import: without docker.errors loaded,
+    nothing can have raised one (docker_client imports the SDK only when it connects)."""
+    errors = sys.modules.get("docker.errors")
+    return errors is not None and isinstance(exc, errors.DockerException)
 
 
 def _brief(exc, limit=300):
@@ -262,9 +188,11 @@ def step(name, subject=None):
     """
     try:
         yield
-    except (SwarmOpsError, DockerException):
+    except SwarmOpsError:
         raise
     except Exception as exc:  # noqa: BLE001 - the point is to catch what we did not foresee
+        if is_docker_error(exc):
+            raise
         where = "%s (%s)" % (name, subject) if subject else name
         raise SwarmOpsError("Unexpected error while %s: %s" % (where, _brief(exc)),
                             exception=traceback.format_exc())
@@ -276,9 +204,10 @@ def run_module(module, run):
         result = run(module)
     except SwarmOpsError as exc:
         module.fail_json(msg=str(exc), **exc.details)
-    except DockerException as exc:
-        module.fail_json(msg="Docker Engine API error: %s" % exc, exception=traceback.format_exc())
     except Exception as exc:  # noqa: BLE001 - a module must fail with a message, not crash
-        module.fail_json(msg="Unexpected error in module %s: %s" % (getattr(module, "_name", "?"), _brief(exc)),
-                         exception=traceback.format_exc())
+        if is_docker_error(exc):
+            module.fail_json(msg="Docker Engine API error: %s" % exc, exception=traceback.format_exc())
+        else:
+            module.fail_json(msg="Unexpected error in module %s: %s" % (getattr(module, "_name", "?"), _brief(exc)),
+                             exception=traceback.format_exc())
     module.exit_json(**result)

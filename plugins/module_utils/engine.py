@@ -11,7 +11,13 @@ import re
 import tarfile
 import uuid
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DockerException, SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+
+try:
+    from docker.errors import DockerException
+except ImportError:  # pragma: no cover - docker_client.connect reports the missing SDK
+    class DockerException(Exception):  # type: ignore[no-redef]
+        pass
 
 # The imported busybox image's own command, worded like hello-world's first line.
 BUSYBOX_CMD = ["/bin/sh", "-c", "echo Hello from Docker! I am container $(/bin/busybox hostname), "

@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-import time
 import urllib.error
 import uuid
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import clock
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 
 try:
@@ -55,13 +55,13 @@ def probe(client, params):
     container = client.create_container(
         params["image"], name=name, ports=[port], environment=params.get("env") or None,
         host_config=host_config, labels={"io.swarmops.probe": "true"})
-    deadline = time.monotonic() + params["probe_timeout"]
+    ticks = clock(params["probe_timeout"], 0.5)
     status, body, error = None, "", None
     try:
         client.start(container)
         host_port = _host_port(client, container, port)
         url = "http://127.0.0.1:%d%s" % (host_port, params["path"])
-        while time.monotonic() < deadline:
+        for dummy in ticks:
             state = client.inspect_container(container)["State"]
             if not state.get("Running"):
                 error = "the container exited with code %s" % state.get("ExitCode")
@@ -72,7 +72,6 @@ def probe(client, params):
                     break
             except OSError as exc:  # not listening yet
                 error = str(exc)
-            time.sleep(0.5)
         logs = client.logs(container, tail=30).decode("utf-8", "replace").splitlines()
     finally:
         try:

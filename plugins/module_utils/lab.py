@@ -15,10 +15,13 @@ import json
 import socket
 import tarfile
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
-    DockerException,
-    SwarmOpsError,
-)
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+
+try:
+    from docker.errors import DockerException
+except ImportError:  # pragma: no cover - docker_client.connect reports the missing SDK
+    class DockerException(Exception):  # type: ignore[no-redef]
+        pass
 
 LAB_LABEL = "io.swarmops.lab"
 HOST_LABEL = "io.swarmops.lab.host"

@@ -12,10 +12,13 @@ import shutil
 import subprocess
 import tempfile
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
-    DockerException,
-    SwarmOpsError,
-)
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+
+try:
+    from docker.errors import DockerException
+except ImportError:  # pragma: no cover - docker_client.connect reports the missing SDK
+    class DockerException(Exception):  # type: ignore[no-redef]
+        pass
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 

@@ -13,6 +13,7 @@ import os
 import secrets
 
 from ansible_collections.swarmops.core.plugins.module_utils import compose, stack_apply, stack_convert, stack_plan
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import DEFAULT_WAIT_TIMEOUT
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError, step
 
 
@@ -167,7 +168,7 @@ def deploy(client, params, check_mode=False, file_env=None):
         current = stack_apply.read_current(client, stack)
         plan = stack_plan.removal_plan(current)
         if not check_mode:
-            warnings += stack_apply.apply_plan(client, plan, timeout=params.get("wait_timeout") or 120)
+            warnings += stack_apply.apply_plan(client, plan, timeout=params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT)
         return _result(plan, warnings, params)
 
     env = interpolation_env(params, file_env)
@@ -198,7 +199,7 @@ def deploy(client, params, check_mode=False, file_env=None):
 
     with step("applying the plan", "stack %s" % stack):
         warnings += stack_apply.apply_plan(client, plan, params.get("with_registry_auth", False),
-                                           timeout=params.get("wait_timeout") or 120)
+                                           timeout=params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT)
     warnings += _converge(client, plan, params, stack)
     return _result(plan, warnings, params)
 
@@ -208,14 +209,14 @@ def _converge(client, plan, params, stack):
     if not params.get("wait", True):
         return stack_apply.defer_superseded(plan, "wait is off, so this run did not see the services converge")
     with step("waiting for the services", "stack %s" % stack):
-        failed = stack_apply.wait_for(client, plan, params.get("wait_timeout") or 300)
+        failed = stack_apply.wait_for(client, plan, params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT)
     if failed:
         rolled = stack_apply.rollback(client, plan, failed) if params.get("rollback") else []
         stack_apply.defer_superseded(plan, "the services did not converge")
         raise SwarmOpsError(_failure_message(failed, rolled), failures=failed, rollback=rolled,
                             actions=plan.summary(), changed=True)
     with step("removing superseded configs and secrets", "stack %s" % stack):
-        return stack_apply.remove_superseded(client, plan, params.get("wait_timeout") or 120)
+        return stack_apply.remove_superseded(client, plan, params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT)
 
 
 def _sources(params):

@@ -15,6 +15,13 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import (
+    DEFAULT_WAIT_TIMEOUT,
+    clock,
+    inspect_or_none,
+    post_json,
+    retry_out_of_sequence,
+)
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import NAMESPACE_LABEL
 
@@ -29,8 +36,6 @@ except ImportError:  # pragma: no cover - docker_common.connect reports the miss
 
     class NotFound(APIError):  # type: ignore[no-redef]
         pass
-
-_OUT_OF_SEQUENCE = "update out of sequence"
 
 
 def _by_name(items, name_of):
@@ -89,9 +94,13 @@ def resolve_digests(client, images):
     return digests, warnings
 
 
-def _post(client, path, body, params=None, headers=None):
-    response = client._post_json(client._url(path), data=body, params=params, headers=dict(headers or {}))
-    return client._result(response, True)
+def _create_network(client, body):
+    """POST /networks/create through the SDK's public create_network (it sends every field we set)."""
+    client.create_network(
+        body["Name"], driver=body.get("Driver"), options=body.get("Options"), ipam=body.get("IPAM"),
+        check_duplicate=body.get("CheckDuplicate"), internal=bool(body.get("Internal")),
+        labels=body.get("Labels"), enable_ipv6=bool(body.get("EnableIPv6")),
+        attachable=body.get("Attachable"))
 
 
 def _registry_headers(client, spec, with_registry_auth):
@@ -105,48 +114,47 @@ def _registry_headers(client, spec, with_registry_auth):
 
 def _update_service(client, action, headers, rollback=False):
     """POST /services/{id}/update with the object's Version.Index, retrying a stale one."""
-    version, body = action["version"], action["body"]
-    for attempt in range(5):
-        params = {"version": version}
+    state = {"version": action["version"], "body": action["body"]}
+
+    def write(attempt):
+        if attempt:
+            fresh = client.inspect_service(action["id"])
+            state["version"] = fresh["Version"]["Index"]
+            if rollback:
+                state["body"] = fresh["Spec"]
+            else:
+                state["body"]["TaskTemplate"]["ForceUpdate"] = fresh["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
+        params = {"version": state["version"]}
         if rollback:
             params["rollback"] = "previous"
-        try:
-            return _post(client, "/services/%s/update" % action["id"], body, params=params, headers=headers)
-        except APIError as exc:
-            if _OUT_OF_SEQUENCE not in str(exc) or attempt == 4:
-                raise
-            fresh = client.inspect_service(action["id"])
-            version = fresh["Version"]["Index"]
-            if rollback:
-                body = fresh["Spec"]
-            else:
-                body["TaskTemplate"]["ForceUpdate"] = fresh["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
-            time.sleep(0.2)
-    return None
+        return post_json(client, "/services/%s/update" % action["id"], state["body"], params=params,
+                         headers=headers)
+
+    return retry_out_of_sequence(write)
 
 
 def _remove(client, action, timeout):
     kind, ident = action["kind"], action["id"]
     remover = {"service": client.remove_service, "config": client.remove_config,
                "secret": client.remove_secret, "network": client.remove_network}[kind]
-    deadline = time.monotonic() + timeout
-    while True:
+    ticks, last = clock(timeout, 0.5), None
+    for dummy in ticks:
         try:
             remover(ident)
             if kind == "network":
-                _wait_gone(client, ident, deadline)
+                _wait_gone(client, ident, ticks)
             return True
         except NotFound:
             return True
         except APIError as exc:
             # Networks stay busy until the removed services' tasks are gone; objects
             # may still be referenced while an update is being recorded.
-            busy = "in use" in str(exc) or "active endpoints" in str(exc)
-            if not busy or time.monotonic() > deadline:
-                if kind in ("config", "secret") and busy:
-                    return False
+            if not ("in use" in str(exc) or "active endpoints" in str(exc)):
                 raise SwarmOpsError("Cannot remove %s %s: %s" % (kind, action["name"], exc))
-            time.sleep(0.5)
+            last = exc
+    if kind in ("config", "secret"):
+        return False
+    raise SwarmOpsError("Cannot remove %s %s: %s" % (kind, action["name"], last))
 
 
 def _fill_ids(spec, ids):
@@ -160,7 +168,7 @@ def _fill_ids(spec, ids):
             ref[kind.capitalize() + "ID"] = ids[kind][name]
 
 
-def _wait_tasks_gone(client, service_ids, deadline):
+def _wait_tasks_gone(client, service_ids, timeout):
     """Wait until the tasks of removed services are gone.
 
     The engine lets a network be removed while those tasks are still shutting down,
@@ -168,23 +176,23 @@ def _wait_tasks_gone(client, service_ids, deadline):
     slowly exhausts the ingress network this way).
     """
     pending = set(service_ids)
-    while time.monotonic() < deadline:
+    for dummy in clock(timeout, 0.5):
         if not any(task.get("ServiceID") in pending for task in client.tasks()):
             return
-        time.sleep(0.5)
 
 
-def _wait_gone(client, network_id, deadline):
-    """Swarm networks linger until their last task has let go; wait so a redeploy can reuse the name."""
-    while time.monotonic() < deadline:
-        try:
-            client.inspect_network(network_id)
-        except NotFound:
+def _wait_gone(client, network_id, ticks):
+    """Swarm networks linger until their last task has let go; wait so a redeploy can reuse the name.
+
+    ``ticks`` is the removal's own clock: the wait shares its deadline."""
+    if inspect_or_none(client.inspect_network, network_id) is None:
+        return
+    for dummy in ticks:
+        if inspect_or_none(client.inspect_network, network_id) is None:
             return
-        time.sleep(0.5)
 
 
-def apply_plan(client, plan, with_registry_auth=False, timeout=120):
+def apply_plan(client, plan, with_registry_auth=False, timeout=DEFAULT_WAIT_TIMEOUT):
     """Carry out the plan's actions in order. Returns warnings from the engine."""
     warnings, removed_services = [], []
     for action in plan.actions:
@@ -192,18 +200,18 @@ def apply_plan(client, plan, with_registry_auth=False, timeout=120):
             continue  # remove_superseded() or defer_superseded() decides
         kind, verb, name = action["kind"], action["action"], action["name"]
         if kind == "network" and verb == "remove" and removed_services:
-            _wait_tasks_gone(client, removed_services, time.monotonic() + timeout)
+            _wait_tasks_gone(client, removed_services, timeout)
             removed_services = []
         try:
             if verb == "create":
                 if kind == "network":
-                    _post(client, "/networks/create", action["body"])
+                    _create_network(client, action["body"])
                 elif kind in ("secret", "config"):
-                    plan.ids[kind][name] = _post(client, "/%ss/create" % kind, action["body"])["ID"]
+                    plan.ids[kind][name] = post_json(client, "/%ss/create" % kind, action["body"])["ID"]
                 else:
                     _fill_ids(action["body"], plan.ids)
                     headers = _registry_headers(client, action["body"], with_registry_auth)
-                    result = _post(client, "/services/create", action["body"], headers=headers)
+                    result = post_json(client, "/services/create", action["body"], headers=headers)
                     action["id"] = result["ID"]
                     action["since"] = _ts(client.inspect_service(result["ID"])["CreatedAt"])
                     warnings.extend(result.get("Warnings") or [])
@@ -225,7 +233,7 @@ def apply_plan(client, plan, with_registry_auth=False, timeout=120):
     return warnings
 
 
-def remove_superseded(client, plan, timeout=120):
+def remove_superseded(client, plan, timeout=DEFAULT_WAIT_TIMEOUT):
     """After the services converged: remove the configs/secrets their old specs used."""
     warnings = []
     for action in plan.actions:
@@ -387,10 +395,9 @@ def wait_for(client, plan, timeout, poll=0.5):
     if not actions:
         return None
     nodes = {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"]) for n in client.nodes()}
-    deadline = time.monotonic() + timeout
     pending = {a["name"]: a for a in actions}
     report = {}
-    while pending:
+    for dummy in clock(timeout, poll):
         for name, action in list(pending.items()):
             done, failures, fatal = _service_status(client, action, nodes)
             report[name] = failures
@@ -401,15 +408,11 @@ def wait_for(client, plan, timeout, poll=0.5):
                 return report
         if not pending:
             return None
-        if time.monotonic() > deadline:
-            for name in pending:
-                report.setdefault(name, [])
-                if not report[name]:
-                    report[name] = [{"node": "-", "task": "-", "state": "timeout",
-                                     "error": "not converged within %ss" % timeout}]
-            return {k: v for k, v in report.items() if k in pending}
-        time.sleep(poll)
-    return None
+    for name in pending:
+        if not report.get(name):
+            report[name] = [{"node": "-", "task": "-", "state": "timeout",
+                             "error": "not converged within %ss" % timeout}]
+    return {k: v for k, v in report.items() if k in pending}
 
 
 def rollback(client, plan, failed):

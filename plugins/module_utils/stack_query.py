@@ -10,6 +10,7 @@ for the docker CLI, so stacks deployed by the CLI or by stack_deploy look the sa
 
 from __future__ import annotations
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import services_with_status
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import NAMESPACE_LABEL
 
@@ -76,11 +77,11 @@ def read_stacks(client, names=None):
     """The stacks on this swarm (only ``names`` when given), with per-service replicas."""
     require_manager(client)
     label = NAMESPACE_LABEL if not names or len(names) > 1 else "%s=%s" % (NAMESPACE_LABEL, names[0])
-    services = client.services(filters={"label": label}, status=True)
+    services = services_with_status(client, {"label": label})
     if names:
         services = [s for s in services if s["Spec"]["Labels"].get(NAMESPACE_LABEL) in names]
     running = {}
-    if any("ServiceStatus" not in s for s in services):  # engines older than API 1.41
+    if any("ServiceStatus" not in s for s in services):  # engines before API 1.41, SDKs before 6.1
         for task in client.tasks(filters={"desired-state": "running"}):
             if task["Status"]["State"] == "running":
                 running[task["ServiceID"]] = running.get(task["ServiceID"], 0) + 1

@@ -8,9 +8,9 @@
 kept out of every structure that can reach a result or a diff: they live only in
 ``Actual.tokens`` and are returned on explicit request.
 
-Works with Docker SDK for Python >= 5.0 (the low-level APIClient). /swarm/init and
-/swarm/join are posted as Engine API bodies because SDK 5 cannot send DataPathPort or
-Availability.
+Uses the low-level APIClient of docker_client.connect. /swarm/init and /swarm/join are
+posted as Engine API bodies through docker_client.post_json: the SDK's init_swarm cannot
+send DataPathPort (before 6.0) and its join_swarm never sends Availability.
 """
 
 from __future__ import annotations
@@ -19,8 +19,12 @@ import hashlib
 import ipaddress
 import re
 import socket
-import time
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import (
+    clock,
+    post_json,
+    retry_out_of_sequence,
+)
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 
 try:
@@ -518,10 +522,6 @@ def diff_node(node, params):
 
 # ---------------------------------------------------------------- apply (the only mutations)
 
-def _post(client, path, body):
-    client._raise_for_status(client._post_json(client._url(path), data=body))
-
-
 def probe_managers(addrs, timeout):
     """TCP-connect to every manager 'ip:port'; the reachable ones, and why the others are not."""
     ok, problems = [], []
@@ -555,23 +555,20 @@ def explain_join_error(exc, addrs):
     return "Joining the swarm at %s failed: %s" % (where, text)
 
 
-def update_swarm(client, changes, rotate, retries=5):
+def update_swarm(client, changes, rotate):
     """Apply spec changes/rotations on the latest version; retry on 'update out of sequence'."""
-    for attempt in range(retries):
+    def write(dummy):
         current = client.inspect_swarm()
         spec = current["Spec"]
         for name, value in changes.items():
             _set(spec, SPEC_PATHS[name], value)
-        try:
-            client.update_swarm(
-                version=current["Version"]["Index"], swarm_spec=spec,
-                rotate_worker_token=rotate.get("rotate_worker_token", False),
-                rotate_manager_token=rotate.get("rotate_manager_token", False),
-                rotate_manager_unlock_key=rotate.get("rotate_unlock_key", False))
-            return
-        except APIError as exc:
-            if "out of sequence" not in str(exc) or attempt == retries - 1:
-                raise
+        client.update_swarm(
+            version=current["Version"]["Index"], swarm_spec=spec,
+            rotate_worker_token=rotate.get("rotate_worker_token", False),
+            rotate_manager_token=rotate.get("rotate_manager_token", False),
+            rotate_manager_unlock_key=rotate.get("rotate_unlock_key", False))
+
+    retry_out_of_sequence(write)
 
 
 def apply(client, plan, join_timeout=60, probe_timeout=0):
@@ -585,7 +582,7 @@ def apply(client, plan, join_timeout=60, probe_timeout=0):
                 raise SwarmOpsError("Leaving the swarm failed: %s" % (getattr(exc, "explanation", None) or exc))
         elif kind in ("init", "force_new_cluster"):
             try:
-                _post(client, "/swarm/init", action["body"])
+                post_json(client, "/swarm/init", action["body"])
             except APIError as exc:
                 raise SwarmOpsError("swarm init failed: %s" % (getattr(exc, "explanation", None) or exc))
         elif kind == "update":
@@ -609,7 +606,7 @@ def join(client, body, timeout, probe_timeout):
                                 unreachable=problems)
         body = dict(body, RemoteAddrs=reachable + [a for a in addrs if a not in reachable])
     try:
-        _post(client, "/swarm/join", body)
+        post_json(client, "/swarm/join", body)
     except APIError as exc:
         msg = explain_join_error(exc, addrs)
         # A timed-out join keeps retrying in the background: stop it, leave the node clean.
@@ -622,8 +619,7 @@ def join(client, body, timeout, probe_timeout):
 
 
 def wait_active(client, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
+    for dummy in clock(timeout, 0.5):
         sw = client.info().get("Swarm") or {}
         if sw.get("LocalNodeState") == "active":
             if not sw.get("ControlAvailable"):
@@ -631,35 +627,27 @@ def wait_active(client, timeout):
             node = client.inspect_node(sw["NodeID"])
             if (node.get("Status") or {}).get("State") == "ready":
                 return
-        if time.monotonic() > deadline:
-            raise SwarmOpsError("The node joined but was not active and Ready within %ss (state %s%s)." % (
-                timeout, sw.get("LocalNodeState"), ": " + sw["Error"] if sw.get("Error") else ""))
-        time.sleep(0.5)
+    raise SwarmOpsError("The node joined but was not active and Ready within %ss (state %s%s)." % (
+        timeout, sw.get("LocalNodeState"), ": " + sw["Error"] if sw.get("Error") else ""))
 
 
-def update_node(client, node_id, desired, retries=5):
-    for attempt in range(retries):
+def update_node(client, node_id, desired):
+    def write(dummy):
         node = client.inspect_node(node_id)
         spec = dict(node["Spec"], Role=desired["role"], Availability=desired["availability"],
                     Labels=desired["labels"])
-        try:
-            client.update_node(node_id, node["Version"]["Index"], spec)
-            return
-        except APIError as exc:
-            if "out of sequence" not in str(exc) or attempt == retries - 1:
-                raise
+        client.update_node(node_id, node["Version"]["Index"], spec)
+
+    retry_out_of_sequence(write)
 
 
 def wait_node_ready(client, node_id, timeout):
     """Wait until the managers report the node Ready; a clear error naming it otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
+    for dummy in clock(timeout, 0.5):
         node = client.inspect_node(node_id)
         status = node.get("Status") or {}
         if status.get("State") == "ready":
             return node
-        if time.monotonic() > deadline:
-            raise SwarmOpsError("Node %s (%s) is not Ready after %ss: state %s%s." % (
-                node["Description"]["Hostname"], node_id, timeout, status.get("State"),
-                " - " + status["Message"] if status.get("Message") else ""))
-        time.sleep(0.5)
+    raise SwarmOpsError("Node %s (%s) is not Ready after %ss: state %s%s." % (
+        node["Description"]["Hostname"], node_id, timeout, status.get("State"),
+        " - " + status["Message"] if status.get("Message") else ""))

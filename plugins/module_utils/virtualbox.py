@@ -17,9 +17,9 @@ import json
 import os
 import re
 import socket
-import time
 import traceback
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import clock
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 
 try:
@@ -437,11 +437,9 @@ def create(vbox, params):
 def stop(vbox, name, timeout):
     """ACPI shutdown like `docker-machine stop`; hard power-off if the guest ignores it."""
     vbox("controlvm", name, "acpipowerbutton")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    for dummy in clock(timeout, 1):
         if parse_machinereadable(vbox("showvminfo", name, "--machinereadable")).get("VMState") not in RUNNING_STATES:
             return
-        time.sleep(1)
     vbox("controlvm", name, "poweroff")
 
 
@@ -534,9 +532,8 @@ def wait_for_ssh(host, port, timeout):
     """Until an SSH banner answers on host:port. Only loopback: the NAT forward binds 127.0.0.1."""
     if not ipaddress.ip_address(host).is_loopback:
         raise SwarmOpsError("Refusing to wait for SSH on %s: only the 127.0.0.1 port forward is used." % host)
-    deadline = time.monotonic() + timeout
     last_error = "no answer"
-    while True:
+    for dummy in clock(timeout, 1):
         try:
             with socket.create_connection((host, port), timeout=3) as sock:
                 banner = sock.recv(256)
@@ -545,25 +542,22 @@ def wait_for_ssh(host, port, timeout):
                 last_error = "no SSH banner (got %r)" % banner[:40]
         except OSError as exc:
             last_error = str(exc)
-        if time.monotonic() >= deadline:
-            raise SwarmOpsError("Timed out after %ds waiting for SSH on %s:%d: %s" % (timeout, host, port, last_error))
-        time.sleep(1)
+    raise SwarmOpsError("Timed out after %ds waiting for SSH on %s:%d: %s" % (timeout, host, port, last_error))
 
 
 def hostonly_address(vbox, name, adapter, mac, timeout):
     """The host-only NIC's address: guest property Net/1/V4/IP (needs the Guest Additions), else
     the host-only DHCP server's lease for the NIC's MAC address (VirtualBox 6.1+)."""
-    deadline = time.monotonic() + timeout
-    while True:
+    for dummy in clock(timeout, 2):
         address = parse_value(vbox("guestproperty", "get", name, HOSTONLY_IP_PROPERTY))
         if not address and adapter and mac:
             pretty = ":".join(mac[i:i + 2] for i in range(0, 12, 2))
             rc, out, _ = vbox.run("dhcpserver", "findlease", "--interface=" + adapter, "--mac-address=" + pretty)
             match = re.search(r"^IP Address:\s+(\S+)", out, re.M) if rc == 0 else None
             address = match.group(1) if match else None
-        if address or time.monotonic() >= deadline:
+        if address:
             return address
-        time.sleep(2)
+    return None
 
 
 # --------------------------------------------------------------------------- the module's run

@@ -22,6 +22,7 @@ description:
 author: swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
+  - swarmops.core.docker.sdk
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -77,8 +78,6 @@ options:
     description: Pull O(image) when it is not on the engine; else fail.
     type: bool
     default: true
-requirements:
-  - docker (Python SDK)
 """
 
 EXAMPLES = r"""
@@ -112,9 +111,9 @@ actions:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.core.plugins.module_utils.container import ensure
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
     DOCKER_COMMON_ARGS,
-    connect,
     run_module,
 )
 

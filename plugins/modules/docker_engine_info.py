@@ -18,6 +18,7 @@ author:
   - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
+  - swarmops.core.docker.sdk
 attributes:
   check_mode:
     support: full
@@ -26,8 +27,6 @@ attributes:
     support: none
     description: Nothing to diff.
 options: {}
-requirements:
-  - docker (Python SDK)
 """
 
 EXAMPLES = r"""
@@ -105,9 +104,9 @@ engine:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
     DOCKER_COMMON_ARGS,
-    connect,
     run_module,
 )
 from ansible_collections.swarmops.core.plugins.module_utils.engine import parse_cli_version, read_facts

@@ -19,6 +19,7 @@ description:
 author: swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
+  - swarmops.core.docker.sdk
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -64,8 +65,6 @@ options:
     description: Seconds to wait for the first answer.
     type: int
     default: 60
-requirements:
-  - docker (Python SDK)
 """
 
 EXAMPLES = r"""
@@ -99,9 +98,9 @@ logs:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
     DOCKER_COMMON_ARGS,
-    connect,
     run_module,
 )
 from ansible_collections.swarmops.core.plugins.module_utils.http_probe import probe

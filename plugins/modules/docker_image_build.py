@@ -35,6 +35,7 @@ description:
 author: swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
+  - swarmops.core.docker.sdk
 attributes:
   check_mode:
     description: Can run in check mode and return changed status prediction without modifying target.
@@ -127,8 +128,6 @@ options:
       registry:
         description: The registry address; defaults to the registry part of O(name).
         type: str
-requirements:
-  - docker (Python SDK) >= 5.0 on the host the module runs on
 notes:
   - Uses the Engine's classic builder (the one the Engine API C(/build) endpoint runs), so build logs show C(Step N/M) lines.
   - A rebuilt image takes the tag; the previous image stays as a dangling image, as with C(docker build).
@@ -204,9 +203,9 @@ failed_step:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
     DOCKER_COMMON_ARGS,
-    connect,
     run_module,
 )
 from ansible_collections.swarmops.core.plugins.module_utils.image_build import ensure_image

@@ -21,6 +21,9 @@ description:
   - With O(prune=false) (what the P(swarmops.core.lab_hosts#role) role passes when the play
     runs with C(--limit)), only the hosts in O(hosts) are created, changed or removed; every
     other host of the lab is left as it is.
+requirements:
+  - docker >= 6.0.0 (the Docker SDK for Python) where the module runs (the controller); the lab
+    hosts' containers need its C(cgroupns) option.
 author:
   - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
@@ -136,10 +139,10 @@ network:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.core.plugins.module_utils import lab
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
     DOCKER_COMMON_ARGS,
     SwarmOpsError,
-    connect,
     run_module,
 )
 
@@ -149,7 +152,7 @@ def run(module):
     present = params["state"] == "present"
     desired = lab.build(params) if present else dict(
         name=params["name"], network=lab.network_name(params["name"]), hosts=params["hosts"])
-    client = connect(params)
+    client = connect(params, min_sdk="6.0.0")  # cgroupns for the lab containers
     actual = lab.read(client, params["name"])
     actions = lab.plan(actual, desired, params["state"], params["prune"])
     busy = lab.ports_in_use(actions, actual)

@@ -53,7 +53,7 @@ options:
     type: bool
     default: true
 requirements:
-  - docker (Python SDK), for O(validate)
+  - docker >= 4.4.0 (the Docker SDK for Python), for O(validate)
 """
 
 EXAMPLES = r"""

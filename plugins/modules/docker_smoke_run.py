@@ -22,6 +22,7 @@ author:
   - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
+  - swarmops.core.docker.sdk
 attributes:
   check_mode:
     support: full
@@ -58,8 +59,6 @@ options:
     description: Seconds the container may run.
     type: int
     default: 60
-requirements:
-  - docker (Python SDK)
 """
 
 EXAMPLES = r"""
@@ -101,10 +100,10 @@ output:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
     DOCKER_COMMON_ARGS,
     SwarmOpsError,
-    connect,
     run_module,
 )
 from ansible_collections.swarmops.core.plugins.module_utils.engine import command_for, ensure_image, run_once

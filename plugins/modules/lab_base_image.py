@@ -18,6 +18,7 @@ author:
   - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
+  - swarmops.core.docker.sdk
 attributes:
   check_mode:
     support: full
@@ -47,7 +48,6 @@ options:
     description: Debian mirror for debootstrap. Defaults to the mirror this host's apt uses.
     type: str
 requirements:
-  - docker (Python SDK)
   - debootstrap (only when the image has to be built)
 """
 
@@ -71,9 +71,9 @@ how:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
     DOCKER_COMMON_ARGS,
-    connect,
     run_module,
 )
 from ansible_collections.swarmops.core.plugins.module_utils.lab_image import ensure_base_image

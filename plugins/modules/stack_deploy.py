@@ -49,6 +49,7 @@ author:
   - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
+  - swarmops.core.docker.sdk
 attributes:
   check_mode:
     support: full
@@ -150,7 +151,6 @@ options:
     type: bool
     default: false
 requirements:
-  - docker (Python SDK) >= 5, on the host the module runs on
   - PyYAML on that host, to read compose files (inline mappings do not need it)
 notes:
   - Volumes are created by the engine when tasks start (as with the CLI); they are never removed.
@@ -241,9 +241,9 @@ stack_warnings:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
     DOCKER_COMMON_ARGS,
-    connect,
     run_module,
 )
 from ansible_collections.swarmops.core.plugins.module_utils.stack import (

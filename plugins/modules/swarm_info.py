@@ -18,6 +18,7 @@ author:
   - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
+  - swarmops.core.docker.sdk
 attributes:
   check_mode:
     support: full
@@ -151,9 +152,9 @@ unlock_key:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.core.plugins.module_utils import swarm
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
     DOCKER_COMMON_ARGS,
-    connect,
     run_module,
 )
 

@@ -36,6 +36,7 @@ author:
   - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
+  - swarmops.core.docker.sdk
 attributes:
   check_mode:
     support: full
@@ -181,9 +182,9 @@ unreachable:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.core.plugins.module_utils import swarm
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
     DOCKER_COMMON_ARGS,
-    connect,
     docker_host_from,
     run_module,
 )

@@ -15,11 +15,14 @@ its unix socket, ``unix:///tmp/sosw/e<i>/docker.sock``.
 
 Run as root (ip netns, nsenter). Teardown kills only the dockerds it started (by pid),
 removes its namespaces and data directories. Stale leftovers of a killed run are removed
-at start.
+at start. The names and paths are fixed, so one SandboxNet runs on a machine at a time:
+a lock (LOCK) makes a concurrent test run (another worktree's) wait instead of tearing
+this one down as "stale".
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -35,6 +38,7 @@ import pytest
 PREFIX = "sotest-swarm"
 HUB = PREFIX + "-hub"
 ROOT = Path("/tmp/sosw")
+LOCK = Path("/tmp/sosw.lock")
 SUBNET = "10.231.0"
 MASK = 24
 
@@ -139,6 +143,8 @@ class SandboxNet:
         self.engines: list[Engine] = []
 
     def __enter__(self):
+        self._lock = open(LOCK, "w")  # noqa: SIM115 - held until __exit__
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
         cleanup_stale()
         ROOT.mkdir(parents=True)
         sh("ip", "netns", "add", HUB)
@@ -243,6 +249,9 @@ class SandboxNet:
         sh("ip", "netns", "del", HUB, check=False)
         shutil.rmtree(ROOT, ignore_errors=True)
         self.engines = []
+        lock, self._lock = getattr(self, "_lock", None), None
+        if lock:
+            lock.close()  # releases the flock
         return False
 
 

@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+# Copyright: swarmops.core contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The engine-client leaf: everything a module needs to talk to a Docker Engine, in one place.
+
+- ``connect(params)``: a ``docker.APIClient`` from the connection options of
+  ``docker_common`` (after checking the SDK is there and recent enough).
+- ``post_json(client, path, body)``: the few Engine API calls the SDK's public methods
+  cannot make as we need them (see RAW_CALLS), sent through the client's public surface
+  (it is a ``requests.Session``; ``base_url``, ``api_version``, ``timeout``), never
+  through private docker-py methods.
+- ``inspect_or_none``, ``retry_out_of_sequence`` and ``clock`` (the one deadline loop
+  of every wait in plugins/).
+
+The docker SDK is imported only when a client is made (``sdk()``): modules that only
+validate input, or never talk to an engine, do not pay for importing it.
+Imports only docker_common (below it); every engine-facing module_utils file sits above.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import traceback
+
+from ansible.module_utils.common.warnings import warn
+
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
+    SwarmOpsError,
+    connection_settings,
+    describe_settings,
+)
+
+# The oldest Docker SDK for Python the modules run with. 4.4.0 added use_ssh_client (connect
+# passes it); every other call we make is older. Debian bookworm ships 5.0.3. An integration
+# test (tests/integration/test_min_sdk.py) runs the swarm and stack modules on exactly this.
+MIN_DOCKER_SDK = "4.4.0"
+
+# Every wait in plugins/ that is not given a timeout waits this long (seconds), as
+# stack_deploy's and virtualbox_vm's wait_timeout default.
+DEFAULT_WAIT_TIMEOUT = 300
+
+# Why these calls are posted raw (checked against docker-py 4.4 to 7.1 and Engine API 1.41):
+RAW_CALLS = {
+    "/swarm/init": "init_swarm() has no data_path_port (DataPathPort) in SDK 4.4 and 5.0 (Debian 12's)",
+    "/swarm/join": "join_swarm() cannot send Availability in any SDK release",
+    "/services/create": "create_service() always attaches the registry credentials of the "
+                        "module's user (X-Registry-Auth); with_registry_auth=false must send none",
+    "/services/{id}/update": "update_service() attaches credentials the same way and cannot "
+                             "send ?rollback=previous",
+    "/secrets/create": "create_secret() needs the data (a driver-backed secret has none) and "
+                       "cannot send Templating",
+    "/configs/create": "create_config() has no templating before SDK 5.0",
+}
+
+OUT_OF_SEQUENCE = "update out of sequence"
+OUT_OF_SEQUENCE_ATTEMPTS = 5  # the engine raises it when a concurrent writer won; a fresh read fixes it
+
+
+def sdk():
+    """Import and return the docker package; a SwarmOpsError naming the fix when it is absent."""
+    try:
+        import docker  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise SwarmOpsError(
+            "The Docker SDK for Python (>= %s) is required on the host this module runs on: "
+            "pip install docker (or apt-get install python3-docker)." % MIN_DOCKER_SDK,
+            exception=traceback.format_exc())
+    return docker
+
+
+def _version_tuple(text):
+    return tuple(int(part) for part in re.findall(r"\d+", str(text))[:3])
+
+
+def check_sdk_version(installed, required=MIN_DOCKER_SDK):
+    """A SwarmOpsError naming both versions when ``installed`` is older than ``required``."""
+    if _version_tuple(installed) < _version_tuple(required):
+        raise SwarmOpsError(
+            "Docker SDK for Python %s is installed on the host this module runs on; "
+            "swarmops.core needs %s or newer (pip install 'docker>=%s', or Debian 12's "
+            "python3-docker)." % (installed, required, required),
+            installed_docker_sdk=str(installed), required_docker_sdk=required)
+
+
+def _tls_adapter_class(docker):
+    import requests.adapters  # pylint: disable=import-outside-toplevel
+
+    class DaemonTLSAdapter(requests.adapters.HTTPAdapter):
+        """Verifies the daemon exactly as decided: against our CA (never one from
+        REQUESTS_CA_BUNDLE, which requests would otherwise prefer) and, with
+        ``tls_hostname``, against that name instead of the URL's host."""
+
+        def __init__(self, verify, hostname=None, **kwargs):
+            self.daemon_verify = verify
+            self.tls_hostname = hostname
+            super().__init__(**kwargs)
+
+        def init_poolmanager(self, *args, **kwargs):
+            if self.tls_hostname:
+                kwargs["assert_hostname"] = self.tls_hostname
+            super().init_poolmanager(*args, **kwargs)
+
+        def send(self, request, **kwargs):  # pylint: disable=arguments-differ
+            kwargs["verify"] = self.daemon_verify
+            return super().send(request, **kwargs)
+
+    return DaemonTLSAdapter
+
+
+def _api_client(docker, settings, version):
+    tls_config = False
+    if settings["tls"]:
+        client_cert = None
+        if settings["client_cert"]:
+            client_cert = (settings["client_cert"], settings["client_key"])
+        tls_config = docker.tls.TLSConfig(
+            client_cert=client_cert, ca_cert=settings["ca_path"], verify=settings["verify"])
+    client = docker.APIClient(
+        base_url=settings["base_url"], version=version, timeout=settings["timeout"],
+        tls=tls_config, use_ssh_client=settings["use_ssh_client"])
+    if settings["tls"]:
+        verify = (settings["ca_path"] or True) if settings["verify"] else False
+        hostname = settings["tls_hostname"] if settings["verify"] else None
+        client.mount("https://", _tls_adapter_class(docker)(verify, hostname))
+    return client
+
+
+def _negotiated_client(docker, settings):
+    version = settings["api_version"]
+    if settings["tls"] and version.lower() == "auto":
+        # The SDK asks for the version while it builds the client, before our adapter is on.
+        from docker.constants import MINIMUM_DOCKER_API_VERSION  # pylint: disable=import-outside-toplevel
+        probe = _api_client(docker, settings, MINIMUM_DOCKER_API_VERSION)
+        version = probe.version(api_version=False)["ApiVersion"]
+    return _api_client(docker, settings, version)
+
+
+def connect(params, min_sdk=MIN_DOCKER_SDK):
+    """Return a docker.APIClient for the connection options in ``params`` (pinged once).
+
+    ``min_sdk``: a module that needs a newer SDK than MIN_DOCKER_SDK says so here.
+    """
+    docker = sdk()
+    check_sdk_version(docker.__version__, min_sdk)
+    settings = connection_settings(params)
+    for message in settings["warnings"]:
+        warn(message)
+    if params.get("debug"):
+        warn(describe_settings(settings))
+    try:
+        client = _negotiated_client(docker, settings)
+        client.ping()
+    except Exception as exc:  # paramiko/socket/ssl errors do not derive from DockerException
+        raise SwarmOpsError("Cannot reach the Docker daemon at %s: %s" % (settings["base_url"], exc))
+    return client
+
+
+def post_json(client, path, body, params=None, headers=None):
+    """POST a JSON body to an Engine API path (one of RAW_CALLS); the decoded answer or None.
+
+    Uses only the client's public surface: the versioned URL from ``base_url`` and
+    ``api_version``, the session's own ``post`` (unix, ssh and TLS adapters included)
+    and ``docker.errors.create_api_error_from_http_exception`` for errors, so a failure
+    raises the same APIError/NotFound the SDK's own methods raise.
+    """
+    import requests  # pylint: disable=import-outside-toplevel
+    from docker.errors import create_api_error_from_http_exception  # pylint: disable=import-outside-toplevel
+
+    url = "%s/v%s%s" % (client.base_url, client.api_version, path)
+    data = {k: v for k, v in body.items() if v is not None}  # as the SDK's own calls send them
+    response = client.post(url, data=json.dumps(data), params=params, timeout=client.timeout,
+                           headers=dict(headers or {}, **{"Content-Type": "application/json"}))
+    try:
+        response.raise_for_status()
+    except requests.exceptions.HTTPError as exc:
+        raise create_api_error_from_http_exception(exc)
+    return response.json() if response.content else None
+
+
+def services_with_status(client, filters):
+    """GET /services?status=true: each service with ServiceStatus (running/desired tasks, API 1.41).
+
+    SDK releases before 6.1 have no ``status`` parameter; then the list comes without it, as from
+    an engine older than API 1.41, and the caller counts the running tasks itself.
+    """
+    try:
+        return client.services(filters=filters, status=True)
+    except TypeError:  # services() got an unexpected keyword argument 'status'
+        return client.services(filters=filters)
+
+
+def inspect_or_none(inspect, *args, **kwargs):
+    """``inspect(*args)``, or None when the engine answers 404 (the object does not exist)."""
+    from docker.errors import NotFound  # pylint: disable=import-outside-toplevel
+
+    try:
+        return inspect(*args, **kwargs)
+    except NotFound:
+        return None
+
+
+def is_out_of_sequence(exc):
+    return OUT_OF_SEQUENCE in str(exc)
+
+
+def retry_out_of_sequence(write, attempts=OUT_OF_SEQUENCE_ATTEMPTS, pause=0.2):
+    """Call ``write(attempt)`` until it does not fail with "update out of sequence".
+
+    Swarm objects carry a Version.Index; a write with a stale one is refused. ``write`` must
+    read the object afresh when ``attempt > 0``. Any other error, or the last attempt's,
+    propagates unchanged.
+    """
+    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
+
+    for attempt in range(attempts):
+        try:
+            return write(attempt)
+        except APIError as exc:
+            if not is_out_of_sequence(exc) or attempt == attempts - 1:
+                raise
+        time.sleep(pause)
+    raise ValueError("attempts must be at least 1")
+
+
+def clock(timeout, interval):
+    """The one deadline loop: yields the attempt number (0, 1, ...) until ``timeout`` seconds passed.
+
+    The first attempt is immediate; between attempts it sleeps ``interval``; the last attempt
+    starts at or after the deadline, so a wait always takes one look after its time is up.
+    A caller returns (or breaks) when done; the loop ending means the time ran out.
+    The deadline is fixed when clock() is called, not at the first attempt.
+    """
+    return _ticks(time.monotonic() + timeout, interval)
+
+
+def _ticks(deadline, interval):
+    attempt = 0
+    while True:
+        yield attempt
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(interval)
+        attempt += 1
