@@ -39,7 +39,7 @@ SEED = "seed.iso"
 PIDFILE = "qemu.pid"
 CONSOLE = "console.log"
 MONITOR = "monitor.sock"
-SETTINGS = ("cpus", "memory", "ssh_port")
+SETTINGS = ("cpus", "memory", "ssh_port", "ports")
 KVM_PROBE_TIMEOUT = 20
 
 
@@ -56,6 +56,11 @@ def validate(params):
         value = params.get(key)
         if value is not None and not low <= value <= high:
             errors.append("%s: %s is out of range (%d-%d)" % (key, value, low, high))
+    for entry in params.get("ports") or []:
+        try:
+            host, guest = parse_port(entry)
+        except ValueError:
+            errors.append("ports: %r must be HOST:GUEST, two TCP port numbers (1024-65535 on the host)" % entry)
     if params.get("state") != "absent":
         if not params.get("image"):
             errors.append("image: required for state=%s (a qcow2/raw disk image: the base from "
@@ -71,6 +76,15 @@ def validate(params):
         raise SwarmOpsError("Invalid qemu_vm input: " + "; ".join(errors), errors=errors)
 
 
+def parse_port(entry):
+    """'4000:4000' -> (4000, 4000); ValueError when it is not two port numbers."""
+    host, _, guest = str(entry).partition(":")
+    host, guest = int(host), int(guest or host)
+    if not (1024 <= host <= 65535 and 1 <= guest <= 65535):
+        raise ValueError(entry)
+    return host, guest
+
+
 def definition(params):
     """What identifies "the same VM": its image and how it boots. Checked, never changed in place."""
     return {"image": os.path.abspath(params["image"]),
@@ -79,7 +93,10 @@ def definition(params):
 
 
 def desired_settings(params):
-    return {key: params[key] for key in SETTINGS if params.get(key) is not None}
+    want = {key: params[key] for key in SETTINGS if params.get(key) is not None}
+    if "ports" in want:
+        want["ports"] = ["%d:%d" % parse_port(entry) for entry in want["ports"]]
+    return want
 
 
 def diff_vm(actual, params):
@@ -109,7 +126,8 @@ def diff_vm(actual, params):
             "A QEMU VM named '%s' already exists in %s but was created from %s, not from %s; this module "
             "will not take it over. Remove it (state=absent) or choose another name."
             % (name, actual["dir"], json.dumps(record.get("definition")), json.dumps(definition(params))))
-    changed = {key: value for key, value in want.items() if record["settings"].get(key) != value}
+    changed = {key: value for key, value in want.items()
+               if record["settings"].get(key, [] if key == "ports" else None) != value}
     size = params.get("disk_size")
     resize = bool(size) and actual.get("disk_size") is not None and size != actual["disk_size"]
     if resize and size < actual["disk_size"]:
@@ -166,7 +184,8 @@ def qemu_command(binary, vm_dir, name, record, accel):
            "-monitor", "unix:%s,server,nowait" % os.path.join(vm_dir, MONITOR),
            "-pidfile", os.path.join(vm_dir, PIDFILE), "-daemonize",
            "-drive", "file=%s,if=virtio,format=qcow2" % os.path.join(vm_dir, DISK),
-           "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22" % s["ssh_port"],
+           "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22%s" % (s["ssh_port"], "".join(
+               ",hostfwd=tcp:127.0.0.1:%d-:%d" % parse_port(entry) for entry in s.get("ports") or [])),
            "-device", "virtio-net-pci,netdev=n0,romfile="]
     if os.path.exists(os.path.join(vm_dir, SEED)):
         cmd += ["-drive", "file=%s,if=virtio,format=raw,readonly=on" % os.path.join(vm_dir, SEED)]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
@@ -90,7 +91,20 @@ def build(directory, inputs, run, nice=0):
             json.dump(dict(inputs, kernel_version=version), handle, indent=2, sort_keys=True)
         return version
     finally:
+        _unmount_below(root)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _unmount_below(root):
+    """debootstrap mounts /proc and /sys in the root and may leave them after a failure: never
+    delete through a mount."""
+    try:
+        with open("/proc/mounts") as handle:
+            points = [line.split()[1] for line in handle]
+    except OSError:
+        return
+    for point in sorted((p for p in points if p == root or p.startswith(root + "/")), reverse=True):
+        subprocess.run(["umount", "-l", point], check=False)
 
 
 def _hygiene(root):

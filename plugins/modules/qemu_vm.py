@@ -33,7 +33,7 @@ attributes:
     details: Decides every action and reports it; nothing is created, started, stopped or removed.
   diff_mode:
     support: full
-    details: Before/after of cpus, memory, ssh_port, disk_size and the power state.
+    details: Before/after of cpus, memory, ssh_port, ports, disk_size and the power state.
   platform:
     platforms: posix
 options:
@@ -83,6 +83,11 @@ options:
   ssh_port:
     description: Port on 127.0.0.1 forwarded to the guest's port 22. Unset picks a free port at creation and keeps it.
     type: int
+  ports:
+    description: More TCP forwards from 127.0.0.1, as V(HOST:GUEST) (e.g. V(4000:4000) for the app published by
+      the swarm). Unset leaves the VM's forwards as they are; V([]) removes them. Applied at the next start.
+    type: list
+    elements: str
   ssh_user:
     description: User cloud-init creates (passwordless sudo) for the injected key.
     type: str
@@ -124,7 +129,7 @@ options:
     description: Path of qemu-img; found on the PATH when unset.
     type: path
 notes:
-  - Compared on every run are cpus, memory, ssh_port and disk_size; the origin (O(image), O(kernel), O(initrd))
+  - Compared on every run are cpus, memory, ssh_port, ports (when set) and disk_size; the origin (O(image), O(kernel), O(initrd))
     is checked, never changed; the key, O(append) and the seed are only used at creation.
   - A private network between VMs is not provided yet; each VM reaches the host's loopback at 10.0.2.2.
 requirements:
@@ -233,6 +238,7 @@ def main():
             memory=dict(type="int", default=1024),
             disk_size=dict(type="int"),
             ssh_port=dict(type="int"),
+            ports=dict(type="list", elements="str"),
             ssh_user=dict(type="str", default="docker"),
             ssh_key_file=dict(type="path", no_log=False),
             accel=dict(type="str", default="auto", choices=["auto", "kvm", "tcg"]),

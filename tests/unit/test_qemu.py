@@ -155,3 +155,18 @@ def test_base_image_inputs_and_unchanged(tmp_path):
     result = qemu_image.ensure(dict(path=str(tmp_path), suite="bookworm", mirror="http://m/debian", size=4096,
                                     extra_packages=["curl"], force=False), run=None, check_mode=True)
     assert result["changed"] and result["diff"]["after"]["size"] == 4096
+
+
+def test_ports_forwarded_compared_and_validated(image):
+    plan = qemu.diff_vm(actual(image, running=False), params(image, ports=["4000", "8080:80"], state="present"))
+    assert plan.summary == ["settings"] and plan.after == {"ports": ["4000:4000", "8080:80"]}
+    assert not qemu.diff_vm(actual(image, running=False), params(image, ports=[], state="present"))
+    assert not qemu.diff_vm(actual(image, running=False, ports=["4000:4000"]), params(image, state="present"))
+    record = dict(settings=dict(cpus=1, memory=1024, ssh_port=2299, ports=["4000:4000"]),
+                  definition=dict(image="/i/base.qcow2"))
+    cmd = qemu.qemu_command("qemu-system-x86_64", "/s/vm1", "vm1", record, "tcg")
+    assert "user,id=n0,hostfwd=tcp:127.0.0.1:2299-:22,hostfwd=tcp:127.0.0.1:4000-:4000" in cmd
+    with pytest.raises(SwarmOpsError, match="ports: 'x:1'"):
+        qemu.validate(params(image, ports=["x:1"]))
+    with pytest.raises(SwarmOpsError, match="ports: '80:80'"):
+        qemu.validate(params(image, ports=["80:80"]))
