@@ -243,7 +243,7 @@ def read_vm(params, qemu_img):
         return None
     with open(path) as handle:
         record = json.load(handle)
-    info = json.loads(qemu_img("info", "--output=json", os.path.join(directory, DISK)))
+    info = json.loads(qemu_img("info", "-U", "--output=json", os.path.join(directory, DISK)))  # -U: the VM may hold the lock
     return dict(dir=directory, record=record, running=running_pid(directory) is not None,
                 disk_size=info["virtual-size"] // (1024 * 1024))
 

@@ -89,10 +89,9 @@ def test_foreign_directory_is_not_touched(run, tmp_path, tiny_image):
     assert (foreign / "notes.txt").read_text() == "mine"
 
 
-@pytest.fixture(scope="module")
-def base_image():
-    from tests.conftest import run_module  # noqa: PLC0415 - the module-scoped fixture needs it directly
-    result, out = run_module("qemu_base_image", {"path": BASE_DIR, "nice": 10})
+@pytest.fixture()
+def base_image(ansible_module):
+    result, out = ansible_module("qemu_base_image", {"path": BASE_DIR, "nice": 10})
     assert not result.get("failed"), out
     return result
 
