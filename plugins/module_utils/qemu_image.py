@@ -26,7 +26,8 @@ FILES = ("base.qcow2", "vmlinuz", "initrd.img")
 RECORD = "build.json"
 LAYOUT = 2  # bump when the build's steps change, so existing bases are rebuilt
 BASE_PACKAGES = ("linux-image-cloud-amd64", "systemd", "systemd-sysv", "udev", "dbus", "kmod", "iproute2",
-                 "openssh-server", "sudo", "python3", "ca-certificates")
+                 "openssh-server", "sudo", "python3", "ca-certificates",
+                 "apparmor")  # the cloud kernel enables AppArmor: dockerd needs apparmor_parser
 LATE_PACKAGES = ("python3-cffi-backend", "cloud-init")
 CLOUD_CFG = "datasource_list: [NoCloud, None]\n"
 DHCP_NETWORK = "[Match]\nName=en* eth*\n[Network]\nDHCP=yes\n"
