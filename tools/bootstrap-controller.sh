@@ -16,6 +16,11 @@ command -v tar >/dev/null 2>&1 || missing+=(tar)
 if [ "${SWARMOPS_TEST_TOOLS:-0}" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 fi
+# The QEMU provider (inventories/qemu, make test-vm): opt-in, a few hundred MB nobody else needs.
+if [ "${SWARMOPS_QEMU:-0}" = 1 ]; then
+  command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
+  command -v qemu-img >/dev/null 2>&1 || missing+=(qemu-utils)
+fi
 
 [ ${#missing[@]} = 0 ] && exit 0
 
