@@ -15,6 +15,8 @@ command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 command -v tar >/dev/null 2>&1 || missing+=(tar)
 if [ "${SWARMOPS_TEST_TOOLS:-0}" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  # qemu_vm's quick tests (no VM boots) need only qemu-img: 7 MB.
+  command -v qemu-img >/dev/null 2>&1 || missing+=(qemu-utils)
 fi
 # The QEMU provider (inventories/qemu, make test-vm): opt-in, a few hundred MB nobody else needs.
 if [ "${SWARMOPS_QEMU:-0}" = 1 ]; then

@@ -1,7 +1,8 @@
 """qemu_vm and qemu_base_image through `ansible`, with a real QEMU.
 
 The quick tests (bad input, check mode, a VM created stopped and removed) run whenever qemu-img is
-installed (SWARMOPS_QEMU=1 tools/bootstrap-controller.sh). Booting a real VM under TCG takes
+installed (`make test` installs qemu-utils through SWARMOPS_TEST_TOOLS=1
+tools/bootstrap-controller.sh; SWARMOPS_QEMU=1 adds qemu-system-x86 for booting). Booting a real VM under TCG takes
 minutes (measured on a shared 2-core machine: base image build ~4 min, first boot to SSH ~3 min),
 so that test is opt-in: SWARMOPS_TEST_VM=1. The base image is kept in SWARMOPS_QEMU_BASE
 (default /var/tmp/swarmops-qemu-base) and reused across runs.
