@@ -3,8 +3,9 @@
 A container made from a bare Debian (minbase + python3, make, git) plays a fresh machine of
 this project's kind: it gets only what such a machine has from outside (the docker CLI and
 this machine's engine socket, package-index and CA settings, host networking), clones the
-repo, and runs `make site` then `make lab-down` as root with CI=true and no stdin. The lab's
-images are untagged first, so the site builds them again from nothing.
+repo, and runs `make site`, then `make plan` (a no-op on the lab just converged), then
+`make lab-down`, as root with CI=true and no stdin. The lab's images are untagged first, so
+the site builds them again from nothing.
 """
 
 from __future__ import annotations
@@ -166,6 +167,8 @@ def test_fresh_controller_runs_site(default_lab_lock, tmp_path):
         try:
             site_rc, site_out = clock.run("make site", ["docker", "exec", name, "make", "site"],
                                           play_stages=True)
+            plan_rc, plan_out = (clock.run("make plan (no-op)", ["docker", "exec", name, "make", "plan"])
+                                 if site_rc == 0 else (None, ""))
         finally:
             down_rc, down_out = clock.run("make lab-down", ["docker", "exec", name, "make", "lab-down"])
             subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
@@ -175,4 +178,11 @@ def test_fresh_controller_runs_site(default_lab_lock, tmp_path):
     assert site_rc == 0, "make site failed on a fresh controller:\n" + site_out[-6000:]
     assert re.search(r"App: +http://127\.0\.0\.1:4000", site_out), site_out[-3000:]
     assert re.search(r"TASK \[(swarmops\.core\.stack : )?Check greeting, counter and load spread\]", site_out), site_out[-3000:]
+    # make plan on the lab make site just converged: nothing to change, nothing failing, anywhere.
+    assert plan_rc == 0, "make plan failed on the converged lab:\n" + plan_out[-6000:]
+    recap = dict(re.findall(r"^(\S+)\s+: (ok=.*)$", plan_out, re.M))
+    assert set(recap) >= {"manager1", "worker1", "worker2"}, plan_out[-3000:]
+    busy = {host: line for host, line in recap.items()
+            if not re.search(r"\bchanged=0\b.*\bfailed=0\b", line)}
+    assert not busy, "make plan on a converged lab is not a no-op: %s\n%s" % (busy, plan_out[-6000:])
     assert down_rc == 0, "make lab-down failed on the fresh controller:\n" + down_out[-4000:]
