@@ -112,13 +112,13 @@ def sandbox(workdir, runs):
         return time_shapes(workdir, hosts, runs, leave)
 
 
-def lab(workdir, runs, keep):
+def lab(workdir, runs, keep, name=LAB, octet=49, port=2491):
     hosts = []
     for i in range(9):
-        hosts.append(("bench%d" % (i + 1), {"lab_hosts_address": "172.30.49.%d" % (11 + i), "ansible_port": 2491 + i}))
-    group_vars = {"lab_hosts_name": LAB, "lab_hosts_subnet": "172.30.49.0/24", "ansible_host": "127.0.0.1",
+        hosts.append(("bench%d" % (i + 1), {"lab_hosts_address": "172.30.%d.%d" % (octet, 11 + i), "ansible_port": port + i}))
+    group_vars = {"lab_hosts_name": name, "lab_hosts_subnet": "172.30.%d.0/24" % octet, "ansible_host": "127.0.0.1",
                   "ansible_user": "root", "ansible_python_interpreter": "/usr/bin/python3",
-                  "ansible_ssh_private_key_file": "~/.swarmops/labs/%s/id_ed25519" % LAB}
+                  "ansible_ssh_private_key_file": "~/.swarmops/labs/%s/id_ed25519" % name}
     hosts = [(name, dict(group_vars, swarm_advertise_addr=hv["lab_hosts_address"], **hv)) for name, hv in hosts]
     inv = Path(workdir) / "lab.yml"
     inv.write_text(yaml.safe_dump({"all": {"children": {"lab": {"hosts": dict(hosts)}}}}))
@@ -139,13 +139,19 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--lab", action="store_true", help="also on 9 lab hosts over SSH (slow: installs Docker)")
     parser.add_argument("--keep-lab", action="store_true")
+    parser.add_argument("--no-sandbox", action="store_true", help="lab hosts only (with --lab)")
+    parser.add_argument("--lab-name", default=LAB, help="another lab name, to run beside someone's bench")
+    parser.add_argument("--lab-octet", type=int, default=49, help="the lab subnet is 172.30.OCTET.0/24")
+    parser.add_argument("--lab-port", type=int, default=2491, help="first of the 9 ssh ports on 127.0.0.1")
     args = parser.parse_args()
 
     columns = {}
     with tempfile.TemporaryDirectory(prefix="sobench-swarm-") as workdir:
-        columns["sandbox engines"] = sandbox(workdir, args.runs)
+        if not args.no_sandbox:
+            columns["sandbox engines"] = sandbox(workdir, args.runs)
         if args.lab:
-            columns["lab hosts (SSH)"] = lab(workdir, args.runs, args.keep_lab)
+            columns["lab hosts (SSH)"] = lab(workdir, args.runs, args.keep_lab, args.lab_name, args.lab_octet,
+                                             args.lab_port)
 
     names = list(columns)
     print("swarm role, wall-clock seconds of ansible-playbook (median / min of %d)" % args.runs)
