@@ -156,8 +156,8 @@ def main():
         for name, values in times.items():
             med = statistics.median(values)
             per_task[name] = (med - floor) / LOOP if name != "ping (floor)" else None
-            print("%-32s %10.2f %10.2f %14s" % (name, med, min(values),
-                                                 "-" if per_task[name] is None else "%.3f" % per_task[name]))
+            cost = "-" if per_task[name] is None else "%.3f" % per_task[name]
+            print("%-32s %10.2f %10.2f %14s" % (name, med, min(values), cost))
         ratio = per_task["swarmops.core.stack_deploy"] / per_task["community.docker.docker_stack"]
         print("stack_deploy / docker_stack per task: %.2fx (goal <= 0.5x)" % ratio)
     finally:

@@ -14,11 +14,11 @@ description:
   - At the end of the playbook, after the play recap, prints the slowest tasks first, with the
     slowest host of each.
   - Optionally writes every measurement to a JSON file, for comparing runs.
-  - An aggregate callback; enable it with O(ANSIBLE_CALLBACKS_ENABLED=swarmops.core.timer) or
+  - An aggregate callback; enable it with C(ANSIBLE_CALLBACKS_ENABLED=swarmops.core.timer) or
     C(callbacks_enabled) in C(ansible.cfg). It prints nothing else and works beside any stdout callback.
 version_added: 0.1.0
 author:
-  - swarmops.core contributors
+  - swarmops maintainers (@swarmops)
 requirements:
   - enable in configuration (C(callbacks_enabled))
 options:
