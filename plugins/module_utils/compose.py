@@ -23,13 +23,9 @@ from ansible_collections.swarmops.core.plugins.module_utils.compose_yaml import 
     MAX_DEPTH,
     YAMLLimitError,
     check_tree,
+    get_yaml,
     load_bounded,
 )
-
-try:
-    import yaml
-except ImportError:  # pragma: no cover - absent on targets without python3-yaml
-    yaml = None
 
 # Go's int64: the largest count, size or duration the CLI and the engine can hold.
 INT64_MAX = 2 ** 63 - 1
@@ -874,6 +870,7 @@ def _read_source(source, index, project_dir):
     if not isinstance(source, str):
         raise ComposeError(["compose[%d]: must be a file path or a mapping, got %s" % (index, _type_name(source))])
     path = source if os.path.isabs(source) or not project_dir else os.path.join(project_dir, source)
+    yaml = get_yaml()  # imported here: inline mappings do not need it
     if yaml is None:
         raise ComposeError(["%s: reading compose files needs PyYAML on the host the module runs on "
                             "(apt-get install python3-yaml, or pip install pyyaml)" % source])

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import re
 
-try:
-    import yaml
-    from yaml.composer import Composer
-    from yaml.constructor import SafeConstructor
-    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
-except ImportError:  # pragma: no cover - compose.py reports the missing PyYAML
-    yaml = None
+# PyYAML is imported on the first load_bounded() call, not with this module: inline compose
+# mappings (what the stack role passes) never need it, and its import is a good part of a
+# module's start-up on a small host.
+yaml = None
+_LOADER = None
+MappingNode = ScalarNode = SequenceNode = None
 
 MAX_DEPTH = 64
 MAX_NODES = 100000
@@ -43,8 +42,27 @@ def _where(node):
     return "line %d, column %d" % (mark.line + 1, mark.column + 1) if mark else "unknown position"
 
 
-if yaml is not None:
-    class _BoundedLoader(yaml.SafeLoader):
+def get_yaml():
+    """PyYAML, imported on first use; None when it is not installed."""
+    _loader()
+    return yaml or None
+
+
+def _loader():
+    """The bounded loader class, built on first use (None without PyYAML)."""
+    global yaml, _LOADER, MappingNode, ScalarNode, SequenceNode
+    if yaml is not None:  # imported already, or False: not installed
+        return _LOADER
+    try:
+        import yaml as pyyaml
+        from yaml.composer import Composer
+        from yaml.constructor import SafeConstructor
+        from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+    except ImportError:  # compose.py reports the missing PyYAML
+        yaml = False
+        return None
+
+    class _BoundedLoader(pyyaml.SafeLoader):
         """SafeLoader with a nesting bound while composing and strict mappings while constructing."""
 
         def __init__(self, stream):
@@ -73,6 +91,8 @@ if yaml is not None:
             return SafeConstructor.construct_yaml_int(self, node)
 
     _BoundedLoader.add_constructor("tag:yaml.org,2002:int", _BoundedLoader.construct_yaml_int)
+    yaml, _LOADER = pyyaml, _BoundedLoader
+    return _LOADER
 
 
 def _refuse_duplicates(loader, node):
@@ -161,7 +181,7 @@ def load_bounded(stream):
     text = stream.decode("utf-8", "replace") if isinstance(stream, bytes) else stream
     if _flow_depth(text) > MAX_DEPTH:
         raise YAMLLimitError("nesting deeper than %d levels" % MAX_DEPTH)
-    loader = _BoundedLoader(stream)
+    loader = _loader()(stream)
     try:
         node = loader.get_single_node()
         if node is None:
