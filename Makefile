@@ -11,7 +11,7 @@ export ANSIBLE_FORCE_COLOR ?= 0
 PYTEST_ARGS ?=
 SANITY_DIR := build/ansible_collections/swarmops/core
 
-.PHONY: help bootstrap venv engine lab lab-down site plan test test-vm lint sanity unit integration e2e molecule bench build clean
+.PHONY: help bootstrap venv engine lab lab-down site plan test test-plan test-vm lint sanity unit integration e2e molecule bench build clean
 
 help:
 	@echo "make site        - bring up the local lab and run site.yml (hosts -> engine -> swarm -> registry -> images -> stack -> verify)"
@@ -20,6 +20,7 @@ help:
 	@echo "make unit        - unit tests (pure logic, no Docker; seconds)"
 	@echo "make integration - integration tests: every module against the local Docker Engine"
 	@echo "make e2e         - end-to-end tests: every molecule scenario on lab hosts"
+	@echo "make test-plan   - opt-in: make plan vs the real run that follows, per scenario, on the default lab (~17 min quiet)"
 	@echo "make test-vm     - opt-in: QEMU provider tests that boot a real VM (TCG on a shared 2-core machine: ~6 min, +6 min for the first base build)"
 	@echo "make molecule    - one molecule scenario: make molecule SCENARIO=swarm (default: default)"
 	@echo "make lab         - bring the lab hosts up;  make lab-down - remove every lab container, network and volume"
@@ -82,6 +83,10 @@ integration: venv engine
 
 e2e: venv engine
 	$(BIN)/pytest -q tests/e2e $(PYTEST_ARGS)
+
+# Not part of make test (CI's time budget): twelve site runs on the default lab.
+test-plan: venv engine
+	SWARMOPS_PLAN_E2E=1 $(BIN)/pytest -q tests/e2e/test_plan.py $(PYTEST_ARGS)
 
 # Not part of make test: a real VM under TCG takes minutes (README, "Measured here").
 test-vm: venv
