@@ -25,6 +25,7 @@ import subprocess
 import time
 import uuid
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import clock
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.virtualbox import (
     build_seed_iso,
@@ -264,9 +265,11 @@ def kvm_usable(binary, kernel, timeout=KVM_PROBE_TIMEOUT):
            "-serial", "stdio", "-monitor", "none", "-no-reboot", "-kernel", kernel,
            "-append", "console=ttyS0 panic=-1 root=/dev/null"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    output, deadline = b"", time.monotonic() + timeout
+    output = b""
     try:
-        while time.monotonic() < deadline and proc.poll() is None:
+        for _ in clock(timeout, 0):
+            if proc.poll() is not None:
+                break
             ready, _, _ = select.select([proc.stdout], [], [], 0.5)
             if ready:
                 output += os.read(proc.stdout.fileno(), 65536)
@@ -361,9 +364,9 @@ def _stop(params, step, tools, ctx):
             sock.sendall(b"system_powerdown\n")
     except OSError:
         pass
-    deadline = time.monotonic() + params["stop_timeout"]
-    while time.monotonic() < deadline and running_pid(directory) == pid:
-        time.sleep(1)
+    for _ in clock(params["stop_timeout"], 1):
+        if running_pid(directory) != pid:
+            break
     _kill(params, step, tools, ctx)
 
 
@@ -372,10 +375,11 @@ def _kill(params, step, tools, ctx):
     if pid is None:
         return
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
+    for _ in clock(15, 0.2):
+        if running_pid(ctx["dir"]) != pid:
+            return
+    os.kill(pid, signal.SIGKILL)
     while running_pid(ctx["dir"]) == pid:
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
         time.sleep(0.2)
 
 

@@ -217,7 +217,9 @@ PRIVATE = re.compile(r"\b(?:client|api|probe|cli)\._[a-z]\w*|\._(?:post_json|url
 
 
 def _plugin_sources():
-    return sorted(p for p in PLUGINS.rglob("*.py"))
+    # Callback plugins read Ansible's TaskResult._result, which is how callbacks are written;
+    # they never hold a docker client.
+    return sorted(p for p in PLUGINS.rglob("*.py") if p.parent.name != "callback")
 
 
 def test_no_private_docker_py_attribute_in_plugins():
