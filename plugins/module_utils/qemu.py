@@ -28,6 +28,7 @@ import uuid
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import clock
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.virtualbox import (
+    Plan,
     build_seed_iso,
     free_loopback_port,
     public_key_for,
@@ -159,21 +160,6 @@ def diff_vm(actual, params):
 
 def _state(actual):
     return "running" if actual["running"] else "stopped"
-
-
-class Plan:
-    def __init__(self):
-        self.actions, self.before, self.after = [], {}, {}
-
-    def add(self, action, **data):
-        self.actions.append(dict(data, action=action))
-
-    def __bool__(self):
-        return bool(self.actions)
-
-    @property
-    def summary(self):
-        return [a["action"] for a in self.actions]
 
 
 def qemu_command(binary, vm_dir, name, record, accel):
