@@ -84,7 +84,7 @@ integration: venv engine
 e2e: venv engine
 	$(BIN)/pytest -q tests/e2e $(PYTEST_ARGS)
 
-# Not part of make test (CI's time budget): twelve site runs on the default lab.
+# Not part of make test (CI's 45-minute aim): twelve site runs on the default lab, ~15 min.
 test-plan: venv engine
 	SWARMOPS_PLAN_E2E=1 $(BIN)/pytest -q tests/e2e/test_plan.py $(PYTEST_ARGS)
 
