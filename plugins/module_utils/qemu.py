@@ -25,8 +25,7 @@ import subprocess
 import time
 import uuid
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_client import clock
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
 from ansible_collections.swarmops.core.plugins.module_utils.virtualbox import (
     Plan,
     build_seed_iso,

@@ -11,7 +11,7 @@ for the docker CLI, so stacks deployed by the CLI or by stack_deploy look the sa
 from __future__ import annotations
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import services_with_status
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import NAMESPACE_LABEL
 
 # Options of stack_task_info's ``filters`` -> the Engine API's task filter names.

@@ -20,12 +20,8 @@ import ipaddress
 import re
 import socket
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_client import (
-    clock,
-    post_json,
-    retry_out_of_sequence,
-)
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import post_json, retry_out_of_sequence
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
 
 try:
     from docker.errors import APIError

@@ -19,8 +19,7 @@ import re
 import socket
 import traceback
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_client import clock
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
 
 try:
     import pycdlib

@@ -21,7 +21,7 @@ import pytest
 
 docker = pytest.importorskip("docker")
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError  # noqa: E402
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError  # noqa: E402
 from ansible_collections.swarmops.core.plugins.module_utils.stack import deploy as stack_deploy  # noqa: E402
 
 BAD = Path(__file__).resolve().parent.parent / "stacks" / "bad"
