@@ -205,7 +205,7 @@ MODULE_UTILS = COLLECTION + ".plugins.module_utils"
 # arbitrarily among themselves; what matters is that nothing imports back up.
 LAYERS = (
     # shared leaves: the module runner and pure helpers, importing nothing from the collection
-    ("runner",),
+    ("runner", "dict_paths", "stack_names"),
     # the client leaf: connection options, then the engine client
     ("docker_common",),
     ("docker_client",),
@@ -273,7 +273,7 @@ def test_docker_common_and_the_leaf_do_not_import_the_sdk():
     """Modules that never reach an engine (or fail validation first) do not pay for `import docker`."""
     code = ("import sys; sys.path.insert(0, %r)\n"
             "from ansible_collections.swarmops.core.plugins.module_utils import runner, docker_common, docker_client, "
-            "virtualbox, qemu, htpasswd, x509, daemon_config\n"
+            "virtualbox, qemu, htpasswd, x509, daemon_config, stack_names, dict_paths\n"
             "print(sorted(m for m in sys.modules if m == 'docker' or m.startswith('docker.')))"
             % str(ROOT / ".collections"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
