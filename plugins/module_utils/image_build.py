@@ -20,7 +20,7 @@ import re
 import stat
 import tempfile
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 try:
     from docker.errors import APIError, NotFound

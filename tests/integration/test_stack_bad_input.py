@@ -19,14 +19,15 @@ from pathlib import Path
 
 import pytest
 
+from conftest import stack_objects
+
 docker = pytest.importorskip("docker")
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError  # noqa: E402
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError  # noqa: E402
 from ansible_collections.swarmops.core.plugins.module_utils.stack import deploy as stack_deploy  # noqa: E402
 
 BAD = Path(__file__).resolve().parent.parent / "stacks" / "bad"
 CORPUS = sorted(p.name for p in BAD.glob("*.yml"))
-NS = "com.docker.stack.namespace"
 LOCAL_IMAGE = os.environ.get("SWARMOPS_BASE_IMAGE", "swarmops/lab-base:bookworm")
 MISSING = "badinput/none:1"
 
@@ -44,53 +45,9 @@ DELIBERATE = {
 }
 
 
-@pytest.fixture(scope="session")
-def client():
-    return docker.APIClient(version="auto")
-
-
-@pytest.fixture(scope="session")
-def swarm(client):
-    """The host engine as a swarm manager: init it if inactive, never leave it."""
-    if client.info()["Swarm"]["LocalNodeState"] == "inactive":
-        client.init_swarm(advertise_addr="127.0.0.1")
-    assert client.info()["Swarm"]["ControlAvailable"], "the host engine must be a swarm manager"
-    return client
-
-
-def stack_objects(client, stack):
-    label = {"label": "%s=%s" % (NS, stack)}
-    return {
-        "services": sorted(s["Spec"]["Name"] for s in client.services(filters=label)),
-        "networks": sorted(n["Name"] for n in client.networks(filters=label)),
-        "configs": sorted(c["Spec"]["Name"] for c in client.configs(filters=label)),
-        "secrets": sorted(s["Spec"]["Name"] for s in client.secrets(filters=label)),
-    }
-
-
-def remove_stack(client, stack):
-    """stack_deploy state=absent (waits for tasks before removing networks), then check."""
-    stack_deploy(client, {"name": stack, "state": "absent", "wait_timeout": 120})
-    for _ in range(120):
-        if not any(stack_objects(client, stack).values()):
-            return
-        time.sleep(0.5)
-    raise AssertionError("stack %s not removed: %s" % (stack, stack_objects(client, stack)))
-
-
 @pytest.fixture
-def stacks(swarm):
-    names = []
-
-    def make(suffix):
-        name = "badin-" + suffix
-        names.append(name)
-        remove_stack(swarm, name)
-        return name
-
-    yield make
-    for name in names:
-        remove_stack(swarm, name)
+def stacks(new_stack):
+    return lambda suffix: new_stack("badin-" + suffix)
 
 
 def params(stack, compose, **extra):
