@@ -8,7 +8,6 @@ engine would refuse mid-deploy), runner (unexpected errors), stack_apply
 from __future__ import annotations
 
 import textwrap
-import time
 import tracemalloc
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -71,15 +70,13 @@ def test_loader_accepts(text, expected):
     assert load_bounded(text) == expected
 
 
-def test_alias_bomb_is_refused_before_expansion_in_bounded_time_and_memory():
+def test_alias_bomb_is_refused_before_expansion_in_bounded_memory():
     text = _bomb(levels=10, width=10)  # 10**10 nodes once expanded
     tracemalloc.start()
-    started = time.monotonic()
     with pytest.raises(YAMLLimitError, match="excessive aliasing"):
         load_bounded(text)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert time.monotonic() - started < 2
     assert peak < 5 * 2 ** 20
 
 
