@@ -26,6 +26,7 @@ from ansible_collections.swarmops.core.plugins.module_utils.compose_yaml import 
     get_yaml,
     load_bounded,
 )
+from ansible_collections.swarmops.core.plugins.module_utils.units import go_duration
 
 # Go's int64: the largest count, size or duration the CLI and the engine can hold.
 INT64_MAX = 2 ** 63 - 1
@@ -215,34 +216,9 @@ def RATIO(value, path):
     return number
 
 
-_DUR_UNITS = {"ns": 1, "us": 1000, "\u00b5s": 1000, "\u03bcs": 1000, "ms": 10 ** 6, "s": 10 ** 9,
-              "m": 60 * 10 ** 9, "h": 3600 * 10 ** 9}
-_DUR_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
-
-
-def parse_duration(text):
-    """Go's time.ParseDuration, in nanoseconds; None when the text is not a duration."""
-    text = text.strip()
-    sign = 1
-    if text and text[0] in "+-":
-        sign, text = (-1 if text[0] == "-" else 1), text[1:]
-    if text == "0":
-        return 0
-    pos, total = 0, Decimal(0)
-    if not text:
-        return None
-    while pos < len(text):
-        m = _DUR_PART.match(text, pos)
-        if not m:
-            return None
-        total += Decimal(m.group(1)) * _DUR_UNITS[m.group(2)]
-        pos = m.end()
-    return sign * int(total)
-
-
 def DURATION(value, path):
     """A Go duration string ("1m30s", "10s"), >= 0; canonical form is nanoseconds (int)."""
-    ns = parse_duration(value) if isinstance(value, str) and len(value) <= 100 else None
+    ns = go_duration(value) if isinstance(value, str) and len(value) <= 100 else None
     if ns is None:
         raise _Invalid(path, "must be a duration like 10s, 1m30s or 500ms, got %s" % _short(value))
     if ns < 0:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+from ansible_collections.swarmops.core.plugins.module_utils import units
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 try:
@@ -24,22 +25,15 @@ HASH_LABEL = "io.swarmops.config-hash"
 
 
 def parse_port(spec):
-    """'[ip:]host_port:container_port[/proto]' -> (container_key, (ip, host_port)). Pure."""
-    proto = "tcp"
-    if "/" in spec:
-        spec, proto = spec.rsplit("/", 1)
-    parts = spec.rsplit(":", 2)
+    """'[ip:]host_port:container_port[/proto]' -> (container_key, (ip, host_port)). Pure.
+
+    Published on every address (0.0.0.0) unless the spec names one, as `docker run -p` does.
+    """
     try:
-        if len(parts) == 3:
-            ip, host, cont = parts
-        elif len(parts) == 2:
-            ip, (host, cont) = "0.0.0.0", parts
-        else:
-            raise ValueError
-        # An empty host port lets the engine pick a free one, as `docker run -p ip::port` does.
-        return "%d/%s" % (int(cont), proto), (ip.strip("[]"), int(host) if host else None)
-    except ValueError:
-        raise SwarmOpsError("ports: %r is not [ip:]host_port:container_port[/proto]." % spec)
+        port = units.parse_port(spec, "0.0.0.0", any_host_port=True)
+    except ValueError as exc:
+        raise SwarmOpsError("ports: %r: %s." % (spec, exc))
+    return "%d/%s" % (port.container_port, port.proto), (port.ip, port.host_port)
 
 
 def parse_volume(spec):

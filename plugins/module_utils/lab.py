@@ -15,6 +15,7 @@ import json
 import socket
 import tarfile
 
+from ansible_collections.swarmops.core.plugins.module_utils import units
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 try:
@@ -47,22 +48,14 @@ def volume_name(lab, host):
 
 
 def parse_port(spec, host):
-    """'4000:4000', '127.0.0.1:8080:8080' or '53:53/udp' -> (ip, host_port, container_port, proto)."""
-    text = str(spec)
-    proto = "tcp"
-    if "/" in text:
-        text, proto = text.rsplit("/", 1)
-    parts = text.split(":")
-    if len(parts) == 2:
-        parts.insert(0, "127.0.0.1")
-    if len(parts) != 3 or proto not in ("tcp", "udp") or not all(p.isdigit() for p in parts[1:]):
-        raise SwarmOpsError(
-            "Lab host %s: published port %r is not [IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp]." % (host, spec))
-    ip, host_port, container_port = parts[0], int(parts[1]), int(parts[2])
-    for port in (host_port, container_port):
-        if not 0 < port < 65536:
-            raise SwarmOpsError("Lab host %s: port %d in %r is out of range." % (host, port, spec))
-    return ip, host_port, container_port, proto
+    """'4000:4000', '127.0.0.1:8080:8080' or '53:53/udp' -> (ip, host_port, container_port, proto).
+
+    On loopback unless the spec names an address: a lab publishes nothing beyond this machine by default.
+    """
+    try:
+        return tuple(units.parse_port(spec, "127.0.0.1"))
+    except ValueError as exc:
+        raise SwarmOpsError("Lab host %s: published port %r: %s." % (host, spec, exc))
 
 
 def build(params):

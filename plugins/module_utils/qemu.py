@@ -25,6 +25,7 @@ import subprocess
 import time
 import uuid
 
+from ansible_collections.swarmops.core.plugins.module_utils import units
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
 from ansible_collections.swarmops.core.plugins.module_utils.ssh_key import public_key_for
 from ansible_collections.swarmops.core.plugins.module_utils.virtualbox import (
@@ -78,12 +79,15 @@ def validate(params):
 
 
 def parse_port(entry):
-    """'4000:4000' -> (4000, 4000); ValueError when it is not two port numbers."""
+    """'4000:4000' or '4000' -> (4000, 4000); ValueError unless two TCP port numbers, 1024+ on the host.
+
+    QEMU forwards on loopback only (hostfwd=tcp:127.0.0.1:...): an entry naming another address is refused.
+    """
     host, _, guest = str(entry).partition(":")
-    host, guest = int(host), int(guest or host)
-    if not (1024 <= host <= 65535 and 1 <= guest <= 65535):
+    port = units.parse_port("%s:%s" % (host, guest or host), "127.0.0.1")
+    if port.ip != "127.0.0.1" or port.proto != "tcp" or port.host_port < 1024:
         raise ValueError(entry)
-    return host, guest
+    return port.host_port, port.container_port
 
 
 def definition(params):

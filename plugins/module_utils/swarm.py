@@ -24,6 +24,7 @@ from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import ge
 from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import set_path as _set
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import post_json, retry_out_of_sequence
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
+from ansible_collections.swarmops.core.plugins.module_utils.units import seconds_or_duration
 
 try:
     from docker.errors import APIError
@@ -54,24 +55,7 @@ INIT_ONLY = {
     "data_path_port": "DataPathPort",
 }
 
-_UNITS = {"ns": 1, "us": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9,
-          "d": 86400 * 10**9}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h|d)")
-
-
 # ---------------------------------------------------------------- pure helpers
-
-def parse_duration(value, name="duration"):
-    """'2160h', '90d', '1h30m', '45s' or a number of seconds -> nanoseconds."""
-    if isinstance(value, int):
-        return value * 10**9
-    text = str(value).strip()
-    if re.fullmatch(r"\d+", text):
-        return int(text) * 10**9
-    if not text or _DURATION.sub("", text):
-        raise SwarmOpsError("%s: %r is not a duration (examples: 2160h, 90d, 1h30m, 45s)." % (name, value))
-    return int(sum(float(n) * _UNITS[u] for n, u in _DURATION.findall(text)))
-
 
 def format_duration(ns):
     """Nanoseconds -> '2160h0m0s', as the docker CLI prints durations."""
@@ -182,8 +166,13 @@ def build_init(params):
     desired = {}
     for name in SPEC_PATHS:
         value = params.get(name)
-        if value is not None:
-            desired[name] = parse_duration(value, name) if name in DURATIONS else value
+        if value is not None and name in DURATIONS:
+            try:
+                desired[name] = seconds_or_duration(value, name)
+            except ValueError as exc:
+                raise SwarmOpsError(str(exc))
+        elif value is not None:
+            desired[name] = value
     for name in INIT_ONLY:
         if params.get(name) is not None:
             desired[name] = params[name]

@@ -42,13 +42,13 @@ def params(**kw):
     ("2160h", 2160 * 3600 * 10**9), ("90d", 90 * 86400 * 10**9), ("1h30m", 5400 * 10**9),
     ("45s", 45 * 10**9), ("500ms", 5 * 10**8), ("60", 60 * 10**9), (30, 30 * 10**9)])
 def test_parse_duration(text, ns):
-    assert swarm.parse_duration(text) == ns
+    assert swarm.build_init({"node_cert_expiry": text})["node_cert_expiry"] == ns
 
 
 @pytest.mark.parametrize("bad", ["", "soon", "10x", "1h banana"])
 def test_parse_duration_rejects_garbage_naming_the_option(bad):
     with pytest.raises(SwarmOpsError, match="node_cert_expiry"):
-        swarm.parse_duration(bad, "node_cert_expiry")
+        swarm.build_init({"node_cert_expiry": bad})
 
 
 def test_format_duration_like_the_cli():
