@@ -932,6 +932,56 @@ def _finish_service(svc, base_dir, env, path):
     return svc
 
 
+def _forbidden_problems(label, data):
+    services = data.get("services")
+    problems = []
+    for name, svc in (services.items() if isinstance(services, dict) else ()):
+        if isinstance(svc, dict):
+            for key in sorted(set(svc) & set(FORBIDDEN)):
+                problems.append("%s: services.%s.%s: unsupported option: %s" % (label, name, key, FORBIDDEN[key]))
+    return problems
+
+
+def _load_one(label, base_dir, data, env, warnings, problems):
+    """One source: interpolate, validate, finish paths -> (data, model), or None after adding its problems."""
+    try:
+        data = interpolate(data, env, "", warnings)
+        problems.extend(_forbidden_problems(label, data))
+        model = TOP(data, "")
+        for kind in ("networks", "volumes", "secrets", "configs"):
+            for name, entry in model.get(kind, {}).items():
+                _external(entry, "%s.%s" % (kind, name))
+        for name, svc in model.get("services", {}).items():
+            _finish_service(svc, base_dir, env, "services.%s" % name)
+        for kind in ("secrets", "configs"):
+            for name, entry in model.get(kind, {}).items():
+                if entry.get("file"):
+                    entry["file"] = _abs(base_dir, entry["file"])
+    except _Invalid as exc:
+        problems.append("%s: %s: %s" % (label, exc.path or "(top level)", exc.msg))
+        return None
+    except _Problems as exc:
+        problems.extend("%s: %s: %s" % (label, e.path, e.msg) for e in exc.items)
+        return None
+    return data, model
+
+
+def _merge(files):
+    """Later files win; services are merged key by key. -> (merged model, {(kind, name): file})."""
+    merged = {"services": {}, "networks": {}, "volumes": {}, "secrets": {}, "configs": {}}
+    origin = {}
+    for label, _data, model in files:
+        for name, svc in model.get("services", {}).items():
+            old = merged["services"].get(name)
+            merged["services"][name] = _merge_service(old, svc) if old else svc
+            origin.setdefault(("services", name), label)
+        for kind in ("networks", "volumes", "secrets", "configs"):
+            for name, entry in model.get(kind, {}).items():
+                merged[kind][name] = entry
+                origin[(kind, name)] = label
+    return merged, origin
+
+
 def load(sources, env=None, project_dir=None):
     """Load, interpolate, validate and merge compose sources.
 
@@ -948,45 +998,13 @@ def load(sources, env=None, project_dir=None):
         label, base_dir, data = _read_source(source, index, project_dir)
         if project_dir is None and index == 0:
             project_dir = base_dir
-        try:
-            data = interpolate(data, env, "", warnings)
-            services = data.get("services")
-            for name, svc in (services.items() if isinstance(services, dict) else ()):
-                if isinstance(svc, dict):
-                    bad = sorted(set(svc) & set(FORBIDDEN))
-                    for key in bad:
-                        problems.append("%s: services.%s.%s: unsupported option: %s" % (label, name, key, FORBIDDEN[key]))
-            model = TOP(data, "")
-            for kind in ("networks", "volumes", "secrets", "configs"):
-                for name, entry in model.get(kind, {}).items():
-                    _external(entry, "%s.%s" % (kind, name))
-            for name, svc in model.get("services", {}).items():
-                _finish_service(svc, base_dir, env, "services.%s" % name)
-            for kind in ("secrets", "configs"):
-                for name, entry in model.get(kind, {}).items():
-                    if entry.get("file"):
-                        entry["file"] = _abs(base_dir, entry["file"])
-        except _Invalid as exc:
-            problems.append("%s: %s: %s" % (label, exc.path or "(top level)", exc.msg))
-            continue
-        except _Problems as exc:
-            problems.extend("%s: %s: %s" % (label, e.path, e.msg) for e in exc.items)
-            continue
-        files.append((label, data, model))
+        loaded = _load_one(label, base_dir, data, env, warnings, problems)
+        if loaded is not None:
+            files.append((label,) + loaded)
     if problems:
         raise ComposeError(problems)
 
-    merged = {"services": {}, "networks": {}, "volumes": {}, "secrets": {}, "configs": {}}
-    origin = {}
-    for label, _data, model in files:
-        for name, svc in model.get("services", {}).items():
-            old = merged["services"].get(name)
-            merged["services"][name] = _merge_service(old, svc) if old else svc
-            origin.setdefault(("services", name), label)
-        for kind in ("networks", "volumes", "secrets", "configs"):
-            for name, entry in model.get(kind, {}).items():
-                merged[kind][name] = entry
-                origin[(kind, name)] = label
+    merged, origin = _merge(files)
     warnings.extend(_ignored_warnings(files))
     problems = _check_references(merged, origin, env)
     if problems:
