@@ -46,6 +46,8 @@ RAW_CALLS = {
     "/secrets/create": "create_secret() needs the data (a driver-backed secret has none) and "
                        "cannot send Templating",
     "/configs/create": "create_config() has no templating before SDK 5.0",
+    "/secrets/{id}/update": "no SDK release has update_secret()",
+    "/configs/{id}/update": "no SDK release has update_config()",
 }
 
 OUT_OF_SEQUENCE = "update out of sequence"

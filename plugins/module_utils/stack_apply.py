@@ -131,6 +131,12 @@ def _update_service(client, action, headers, rollback=False):
     return retry_out_of_sequence(write)
 
 
+def _relabel(client, action):
+    """POST /{secrets,configs}/{id}/update: the engine accepts a change of the labels only."""
+    post_json(client, "/%ss/%s/update" % (action["kind"], action["id"]), action["body"],
+              params={"version": action["version"]})
+
+
 def _remove(client, action, timeout):
     kind, ident = action["kind"], action["id"]
     remover = {"service": client.remove_service, "config": client.remove_config,
@@ -213,6 +219,8 @@ def apply_plan(client, plan, with_registry_auth=False, timeout=DEFAULT_WAIT_TIME
                     action["id"] = result["ID"]
                     action["since"] = _ts(client.inspect_service(result["ID"])["CreatedAt"])
                     warnings.extend(result.get("Warnings") or [])
+            elif verb == "update" and kind in ("secret", "config"):
+                _relabel(client, action)
             elif verb == "update":
                 _fill_ids(action["body"], plan.ids)
                 headers = _registry_headers(client, action["body"], with_registry_auth)

@@ -24,8 +24,10 @@ from ansible_collections.swarmops.core.plugins.module_utils.compose import parse
 from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import get_path, set_path
 from ansible_collections.swarmops.core.plugins.module_utils.stack_names import IMAGE_LABEL, NAMESPACE_LABEL, scope
 
-HMAC_LABEL = "com.swarmops.stack.content-hmac"
-# The bare SHA-256 label of earlier releases: recognised, never shown, never written.
+HMAC_LABEL = "io.swarmops.stack.content-hmac"
+# The labels of earlier releases: recognised, never shown, never written. An object of this
+# stack under OLD_HMAC_LABEL gets HMAC_LABEL instead, once (stack_plan: a label-only update).
+OLD_HMAC_LABEL = "com.swarmops.stack.content-hmac"
 LEGACY_HASH_LABEL = "com.swarmops.stack.content-hash"
 DEFAULT_NETWORK = "default"
 

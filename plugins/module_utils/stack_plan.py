@@ -34,11 +34,11 @@ import json
 
 from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import drop_path as _pop_path
 from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import get_path as _node
-from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import HMAC_LABEL, LEGACY_HASH_LABEL
+from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import HMAC_LABEL, LEGACY_HASH_LABEL, OLD_HMAC_LABEL
 from ansible_collections.swarmops.core.plugins.module_utils.stack_names import IMAGE_LABEL
 
 MASK = "********"
-_CONTENT_LABELS = (HMAC_LABEL, LEGACY_HASH_LABEL)
+_CONTENT_LABELS = (HMAC_LABEL, OLD_HMAC_LABEL, LEGACY_HASH_LABEL)
 
 # (path, value the engine stores when the field was not given)
 DEFAULTS = (
@@ -218,7 +218,10 @@ def _plan_file_objects(plan, kind, desired, current, all_named):
         existing = current.get(name) or all_named.get(name)
         if existing is not None:
             if _same_content(kind, existing, obj):
-                plan.add(kind, name, "unchanged")
+                if name in current and OLD_HMAC_LABEL in (existing["Spec"].get("Labels") or {}):
+                    _plan_relabel(plan, kind, existing, obj)
+                else:
+                    plan.add(kind, name, "unchanged")
                 continue
             if kind == "secret" and not set(_CONTENT_LABELS) & set(existing.get("Spec", {}).get("Labels") or {}):
                 plan.warnings.append("secret %s exists and its content cannot be read back; "
@@ -236,10 +239,24 @@ def _plan_file_objects(plan, kind, desired, current, all_named):
     return renames
 
 
+def _plan_relabel(plan, kind, existing, obj):
+    """An object of an earlier release, under OLD_HMAC_LABEL: the same object with HMAC_LABEL.
+
+    The engine lets only the labels of a config or secret change, and so does this update;
+    the services that use the object are not touched.
+    """
+    spec = copy.deepcopy(existing["Spec"])
+    labels = {k: v for k, v in spec["Labels"].items() if k != OLD_HMAC_LABEL}
+    spec["Labels"] = dict(labels, **{HMAC_LABEL: obj["label"]})
+    view = _file_object_view(spec)
+    plan.add(kind, spec["Name"], "update", id=existing["ID"], version=existing["Version"]["Index"], body=spec,
+             before=dict(view, content_label=OLD_HMAC_LABEL), after=dict(view, content_label=HMAC_LABEL))
+
+
 def _same_content(kind, existing, obj):
     spec = existing.get("Spec", {})
     labels = spec.get("Labels") or {}
-    if labels.get(HMAC_LABEL) == obj["label"]:
+    if obj["label"] in (labels.get(HMAC_LABEL), labels.get(OLD_HMAC_LABEL)):
         return True
     data = obj["spec"].get("Data")
     # An explicitly named object of an earlier release: compared in memory, never shown.

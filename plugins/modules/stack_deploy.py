@@ -24,7 +24,7 @@ description:
   - Configs and secrets get content-addressed names (C(<stack>_<name>_<hmac[:12]>)) unless they set
     C(name:), so changed content rolls out. The address is an HMAC-SHA256 of the content under a
     per-cluster key (O(content_key) or O(content_key_file)), also kept in the label
-    C(com.swarmops.stack.content-hmac); no bare hash of the content is ever written or shown.
+    C(io.swarmops.stack.content-hmac); no bare hash of the content is ever written or shown.
     Configs that C(docker stack deploy) created with identical content are reused.
   - A superseded config or secret is removed only once the services run their new spec (O(wait)), so
     a rollback still finds it; with O(wait=false) or after a failed wait it is kept (action

@@ -24,7 +24,12 @@ from conftest import stack_objects as _stack_objects
 
 docker = pytest.importorskip("docker")
 
-from ansible_collections.swarmops.core.plugins.module_utils import stack_apply, stack_plan  # noqa: E402
+from ansible_collections.swarmops.core.plugins.module_utils import (  # noqa: E402
+    docker_client,
+    stack_apply,
+    stack_convert,
+    stack_plan,
+)
 from ansible_collections.swarmops.core.plugins.module_utils.stack import deploy as stack_deploy  # noqa: E402
 
 STACKS = Path(__file__).resolve().parent.parent / "stacks"
@@ -514,6 +519,43 @@ def test_secret_declared_external_is_never_removed_even_with_the_stack_label(dep
     assert not result.get("failed") and not [a for a in result["actions"] if a["kind"] == "secret"], out
     assert deploy(stack, [data], wait=False, prune=True)[0]["changed"] is False
     assert _stack_objects(swarm, stack)["secrets"] == [name]
+
+
+def test_objects_under_the_old_content_label_move_to_the_new_one_once(deploy, stacks, swarm, tmp_path):
+    """A stack of an earlier build (com.swarmops.stack.content-hmac): one label-only update per
+    config and secret, the service untouched, then no change."""
+    stack = stacks("relabel")
+    (tmp_path / "app.conf").write_text("one\n")
+    (tmp_path / "pw.txt").write_text("sotest-relabel-pw\n")
+    compose = [_write(tmp_path / "stack.yml", {
+        "services": {"app": {"image": "${APP_IMAGE}", "secrets": ["pw"],
+                             "configs": [{"source": "conf", "target": "/app.conf"}]}},
+        "configs": {"conf": {"file": "./app.conf"}}, "secrets": {"pw": {"file": "./pw.txt"}}})]
+    assert not deploy(stack, compose)[0].get("failed")
+    old, new = stack_convert.OLD_HMAC_LABEL, stack_convert.HMAC_LABEL
+    hmacs = []
+    for kind in ("config", "secret"):  # what an earlier build left: the same objects under the old label
+        for obj in getattr(swarm, kind + "s")(filters={"label": "%s=%s" % (NS, stack)}):
+            labels = dict(obj["Spec"]["Labels"])
+            labels[old] = labels.pop(new)
+            hmacs.append(labels[old])
+            docker_client.post_json(swarm, "/%ss/%s/update" % (kind, obj["ID"]), dict(obj["Spec"], Labels=labels),
+                                    params={"version": obj["Version"]["Index"]})
+    service_version = swarm.inspect_service(stack + "_app")["Version"]["Index"]
+
+    for check in (True, False):
+        result, out = deploy(stack, compose, check=check, verbosity=3)  # -vvv keeps the diff in the result
+        assert result["changed"] and sorted((a["kind"], a["action"]) for a in changes(result)) == [
+            ("config", "update"), ("secret", "update")], out
+        assert result["diff"]["after"]["secret/" + [a["name"] for a in changes(result) if a["kind"] == "secret"][0]][
+            "content_label"] == new
+        assert not any(h in out for h in hmacs)
+    for kind in ("config", "secret"):
+        objects = getattr(swarm, kind + "s")(filters={"label": "%s=%s" % (NS, stack)})
+        assert len(objects) == 1 and old not in objects[0]["Spec"]["Labels"] and new in objects[0]["Spec"]["Labels"]
+    assert swarm.inspect_service(stack + "_app")["Version"]["Index"] == service_version
+    result, out = deploy(stack, compose)
+    assert result["changed"] is False, out
 
 
 # ---------------------------------------------------------------- issue 12: env_files (stacks secenv*)

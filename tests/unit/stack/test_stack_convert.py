@@ -203,7 +203,7 @@ def test_secrets_and_configs_are_content_addressed(tmp_path):
     digest = hmac.new(KEY.encode(), b"s3cret", hashlib.sha256).hexdigest()
     secret = desired["secrets"]["pw"]
     assert secret["name"] == "st_pw_" + digest[:12]
-    assert secret["spec"]["Labels"] == {"x": "y", NS: "st", "com.swarmops.stack.content-hmac": digest}
+    assert secret["spec"]["Labels"] == {"x": "y", NS: "st", "io.swarmops.stack.content-hmac": digest}
     assert base64.b64decode(secret["spec"]["Data"]) == b"s3cret"
     assert desired["configs"]["named"]["name"] == "fixed"
     assert desired["configs"]["ext"] == {"name": "ext", "external": True}
