@@ -55,6 +55,7 @@ INIT_ONLY = {
     "data_path_port": "DataPathPort",
 }
 
+
 # ---------------------------------------------------------------- pure helpers
 
 def format_duration(ns):
