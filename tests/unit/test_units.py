@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.swarmops.core.plugins.module_utils import compose, container, lab, qemu, swarm, units
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 S = 10 ** 9
 
