@@ -14,7 +14,7 @@ Durations come in two dialects, with two entry points:
   is a number of seconds, the unit ``d`` (24h) is known besides Go's, and the value is never
   negative.
 
-Ports: ``parse_port(spec, default_ip)`` reads docker's ``[ip:][host_port:]container_port[/proto]``;
+Ports: ``parse_port(spec, default_ip)`` reads docker's ``[ip:]host_port:container_port[/proto]``;
 the address used when the spec names none is the caller's choice (docker publishes on every
 address, the lab and the QEMU forwards on loopback only).
 """

