@@ -203,12 +203,12 @@ def run_many(module, client, actual):
     rows, diff = [], {"before": {}, "after": {}}
     for item, (node, plan) in zip(params["nodes"], planned):
         row = swarm.node_summary(current[node["ID"]]) if node and node["ID"] in current else {}
-        rows.append(dict(row, node=item["node"], actions=plan.summary))
+        rows.append(dict(row, node=item["node"], actions=[action["action"] for action in plan.actions]))
         if node is not None:
-            diff["before"][node["Description"]["Hostname"]] = plan.diff["before"]
-            diff["after"][node["Description"]["Hostname"]] = plan.diff["after"]
+            diff["before"][node["Description"]["Hostname"]] = plan.before
+            diff["after"][node["Description"]["Hostname"]] = plan.after
     result = dict(changed=any(plan for dummy, plan in planned), nodes=rows,
-                  actions=[action for dummy, plan in planned for action in plan.summary])
+                  actions=[action for row in rows for action in row["actions"]])
     if module._diff:
         result["diff"] = diff
     return result

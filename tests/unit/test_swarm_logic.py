@@ -301,7 +301,7 @@ def test_several_nodes_are_planned_each_with_its_own_settings_and_the_shared_one
     assert planned[1][1].after == {"role": "worker", "availability": "drain", "labels": {"zone": "b"}}
     params["state"] = "absent"
     params["nodes"].append({"node": "gone", "labels": None, "availability": None, "role": None})
-    assert [plan.summary for n, plan in swarm.diff_nodes(nodes, params)] == [["remove"]] * 3 + [[]]
+    assert [[a["action"] for a in plan.actions] for n, plan in swarm.diff_nodes(nodes, params)] == [["remove"]] * 3 + [[]]
 
 
 @pytest.mark.parametrize("names, match", [
