@@ -15,12 +15,21 @@ timed); the table shows the median and min wall-clock seconds of the whole
 `ansible-playbook` run of the role (init, token read, parallel joins, labels/Ready wait from
 the manager, node table). Shapes: 3 = 1 manager + 2 workers, 9 = 1 manager + 8 workers and
 9 = 3 managers + 6 workers.
+
+With --before REF (e.g. main), the role of a git worktree of REF (in /tmp, reused) is timed
+too, on the same engines, alternating with this checkout's run by run: a before/after table
+from one run of the bench. With --timer DIR, each timed run writes the swarmops.core.timer
+callback's JSON to DIR/<column>.<checkout>.<hosts>.<managers>m.<run>.json and a per-task table
+(median seconds of each task per shape) follows: where the time goes as the swarm grows.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -60,19 +69,43 @@ LEAVE_PLAY = """
 """
 
 
-def env():
-    return dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
-                ANSIBLE_COLLECTIONS_PATH=str(ROOT / ".collections"),
+def env(tree, **extra):
+    return dict(os.environ, **extra, ANSIBLE_CONFIG=str(tree / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+                ANSIBLE_COLLECTIONS_PATH=str(tree / ".collections"),
                 PATH=str(BIN) + os.pathsep + os.environ.get("PATH", ""))
 
 
-def playbook(workdir, name, text, inventory, *extra):
+def worktree(ref):
+    """A git worktree of ``ref`` in /tmp (reused when it is there) with this checkout's venv."""
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", ref], check=True,
+                            capture_output=True, text=True).stdout.strip()
+    path = Path(tempfile.gettempdir()) / ("sobench-swarm-" + commit)
+    if not path.exists():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), commit],
+                       check=True, capture_output=True)
+    return path
+
+
+CPU = {}  # playbook file name -> CPU seconds (user + system) of its last run, modules run locally included
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def playbook(workdir, name, text, inventory, timer=None, tree=ROOT):
     path = Path(workdir) / name
     path.write_text(text)
-    start = time.monotonic()
-    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(path), *extra],
-                          cwd=ROOT, env=env(), capture_output=True, text=True)
+    extra = {}
+    if timer:
+        extra = {"ANSIBLE_CALLBACKS_ENABLED": "swarmops.core.timer", "SWARMOPS_TIMER_OUTPUT": str(timer),
+                 "SWARMOPS_TIMER_TOP": "0"}
+    start, cpu = time.monotonic(), children_cpu()
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(path)],
+                          cwd=tree, env=env(tree, **extra), capture_output=True, text=True)
     elapsed = time.monotonic() - start
+    CPU[path.name] = children_cpu() - cpu
     if proc.returncode:
         sys.exit("%s failed:\n%s\n%s" % (name, proc.stdout[-5000:], proc.stderr[-2000:]))
     return elapsed
@@ -86,21 +119,25 @@ def shape_inventory(hosts, managers, workers):
         "bench_workers": {"hosts": dict(chosen[managers:])}}}}
 
 
-def time_shapes(workdir, hosts, runs, leave_inventory):
+def time_shapes(workdir, hosts, runs, leave_inventory, trees, timer_dir=None, column=""):
+    """{(checkout label, shape): [seconds]}; the checkouts take turns run by run."""
     results = {}
     for managers, workers in SHAPES:
         inv = Path(workdir) / ("inv-%d-%d.yml" % (managers, workers))
         inv.write_text(yaml.safe_dump(shape_inventory(hosts, managers, workers)))
-        times = []
-        for _ in range(runs):
-            playbook(workdir, "leave.yml", LEAVE_PLAY, leave_inventory)
-            times.append(playbook(workdir, "role.yml", ROLE_PLAY, inv))
+        for run in range(runs):
+            for label, tree in trees.items():
+                playbook(workdir, "leave.yml", LEAVE_PLAY, leave_inventory)
+                timer = timer_dir and Path(timer_dir) / ("%s.%s.%d.%dm.%d.json" % (
+                    column, label, managers + workers, managers, run))
+                results.setdefault((label, (managers, workers)), []).append(
+                    playbook(workdir, "role.yml", ROLE_PLAY, inv, timer, tree))
+                results.setdefault((label, (managers, workers), "cpu"), []).append(CPU["role.yml"])
         playbook(workdir, "leave.yml", LEAVE_PLAY, leave_inventory)
-        results[(managers, workers)] = times
     return results
 
 
-def sandbox(workdir, runs):
+def sandbox(workdir, runs, trees, timer_dir=None):
     from sandbox_engine import SandboxNet
 
     with SandboxNet(9) as net:
@@ -109,10 +146,10 @@ def sandbox(workdir, runs):
                  for e in net.engines]
         leave = Path(workdir) / "leave-all.yml"
         leave.write_text(yaml.safe_dump({"all": {"hosts": dict(hosts)}}))
-        return time_shapes(workdir, hosts, runs, leave)
+        return time_shapes(workdir, hosts, runs, leave, trees, timer_dir, "sandbox")
 
 
-def lab(workdir, runs, keep, name=LAB, octet=49, port=2491):
+def lab(workdir, runs, keep, trees, name=LAB, octet=49, port=2491, timer_dir=None):
     hosts = []
     for i in range(9):
         hosts.append(("bench%d" % (i + 1), {"lab_hosts_address": "172.30.%d.%d" % (octet, 11 + i), "ansible_port": port + i}))
@@ -127,7 +164,7 @@ def lab(workdir, runs, keep, name=LAB, octet=49, port=2491):
     try:
         engine = playbook(workdir, "engine.yml", "- hosts: lab\n  gather_facts: false\n  roles: [swarmops.core.docker_engine]\n", inv)
         print("docker_engine on 9 hosts in %.0f s" % engine, file=sys.stderr)
-        return time_shapes(workdir, hosts, runs, inv)
+        return time_shapes(workdir, hosts, runs, inv, trees, timer_dir, "lab")
     finally:
         if not keep:
             playbook(workdir, "down.yml", "- hosts: lab\n  gather_facts: false\n  roles:\n    - role: swarmops.core.lab_hosts\n"
@@ -143,25 +180,62 @@ def main():
     parser.add_argument("--lab-name", default=LAB, help="another lab name, to run beside someone's bench")
     parser.add_argument("--lab-octet", type=int, default=49, help="the lab subnet is 172.30.OCTET.0/24")
     parser.add_argument("--lab-port", type=int, default=2491, help="first of the 9 ssh ports on 127.0.0.1")
+    parser.add_argument("--timer", metavar="DIR", help="write the timer callback's JSON of every timed run to DIR")
+    parser.add_argument("--before", metavar="REF", help="also time the role of a git worktree of REF, alternating")
     args = parser.parse_args()
+    if args.timer:
+        Path(args.timer).mkdir(parents=True, exist_ok=True)
+    trees = {"HEAD": ROOT}
+    if args.before:
+        trees[re.sub(r"[^\w-]", "_", args.before)] = worktree(args.before)
 
     columns = {}
     with tempfile.TemporaryDirectory(prefix="sobench-swarm-") as workdir:
         if not args.no_sandbox:
-            columns["sandbox engines"] = sandbox(workdir, args.runs)
+            columns["sandbox"] = sandbox(workdir, args.runs, trees, args.timer)
         if args.lab:
-            columns["lab hosts (SSH)"] = lab(workdir, args.runs, args.keep_lab, args.lab_name, args.lab_octet,
-                                             args.lab_port)
+            columns["lab"] = lab(workdir, args.runs, args.keep_lab, trees, args.lab_name, args.lab_octet,
+                                 args.lab_port, args.timer)
 
-    names = list(columns)
-    print("swarm role, wall-clock seconds of ansible-playbook (median / min of %d)" % args.runs)
-    print("%-28s" % "hosts (managers + workers)" + "".join("%-22s" % n for n in names))
+    names = [(column, label) for column in columns for label in trees]
+    print("swarm role, wall-clock seconds of ansible-playbook: median / min of %d (median CPU seconds of the\n"
+          "controller's processes: ansible-playbook, its workers and, in the sandbox, the modules); "
+          "sandbox = private engines, lab = lab hosts over SSH" % args.runs)
+    print("%-28s" % "hosts (managers + workers)" + "".join("%-24s" % ("%s %s" % n) for n in names))
     for managers, workers in SHAPES:
         cells = []
-        for n in names:
-            t = columns[n][(managers, workers)]
-            cells.append("%-22s" % ("%.1f / %.1f" % (statistics.median(t), min(t))))
+        for column, label in names:
+            t = columns[column][(label, (managers, workers))]
+            cpu = statistics.median(columns[column][(label, (managers, workers), "cpu")])
+            cells.append("%-24s" % ("%.1f / %.1f (%.1f)" % (statistics.median(t), min(t), cpu)))
         print("%-28s" % ("%d (%d + %d)" % (managers + workers, managers, workers)) + "".join(cells))
+    for column, label in names:
+        base = statistics.median(columns[column][(label, SHAPES[0])])
+        print("%s %s: 9 hosts / 3 hosts (medians) = %s" % (column, label, ", ".join(
+            "%.2fx (%d managers)" % (statistics.median(columns[column][(label, shape)]) / base, shape[0])
+            for shape in SHAPES[1:])))
+    if args.timer:
+        task_table(Path(args.timer))
+
+
+def task_table(timer_dir):
+    """Median seconds of each task (as a whole) per column, checkout and shape, from the timer's JSON."""
+    seconds = {}  # (column checkout, shape) -> task name -> [seconds]
+    order = []
+    for path in sorted(timer_dir.glob("*.json")):
+        column, label, hosts, managers, dummy = path.stem.split(".")
+        for task in json.loads(path.read_text())["tasks"]:
+            name = task["name"].split(" : ", 1)[-1]
+            if name not in order:
+                order.append(name)
+            key = ("%s %s" % (column, label), "%s/%s" % (hosts, managers))
+            seconds.setdefault(key, {}).setdefault(name, []).append(task.get("seconds") or 0.0)
+    keys = sorted(seconds)
+    print("\nper task, median seconds; columns: checkout, hosts/managers")
+    print("%-50s" % "task" + "".join("%-18s" % ("%s %s" % k) for k in keys))
+    for name in order:
+        print("%-50s" % name[:49] + "".join(
+            "%-18s" % ("%.2f" % statistics.median(seconds[k][name]) if name in seconds[k] else "-") for k in keys))
 
 
 if __name__ == "__main__":

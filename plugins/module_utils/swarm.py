@@ -625,3 +625,54 @@ def wait_node_ready(client, node_id, timeout):
     raise SwarmOpsError("Node %s (%s) is not Ready after %ss: state %s%s." % (
         node["Description"]["Hostname"], node_id, timeout, status.get("State"),
         " - " + status["Message"] if status.get("Message") else ""))
+
+
+# ---------------------------------------------------------------- swarm_node: several nodes in one call
+
+NODE_ITEM_KEYS = ("node", "labels", "availability", "role")
+
+
+def diff_nodes(nodes, params):
+    """All nodes as inspected + swarm_node params with ``nodes`` -> [(node or None, Plan)], in order.
+
+    Each item of ``params["nodes"]`` is planned as ``diff_node`` plans one node, with the
+    module's state, labels_state and force. Every item is looked up and planned before the
+    caller changes anything: one missing, ambiguous or repeated node fails the whole call,
+    naming the item.
+    """
+    planned, seen = [], {}
+    for index, item in enumerate(params["nodes"]):
+        where = "nodes[%d]" % index
+        one = dict(params, **{key: item.get(key) for key in NODE_ITEM_KEYS})
+        try:
+            node = find_node(nodes, one["node"])
+            plan = diff_node(node, one)
+        except SwarmOpsError as exc:
+            raise SwarmOpsError("%s: %s" % (where, exc), **exc.details)
+        if node is not None:
+            if node["ID"] in seen:
+                raise SwarmOpsError("%s: node %r is the node of %s; list each node once." % (
+                    where, one["node"], seen[node["ID"]]))
+            seen[node["ID"]] = "%s (%r)" % (where, one["node"])
+        planned.append((node, plan))
+    return planned
+
+
+def wait_nodes_ready(client, node_ids, timeout):
+    """``wait_node_ready`` for several nodes: one node list per look; {ID: node} once all are Ready."""
+    wanted = set(node_ids)
+    for dummy in clock(timeout, 0.5):
+        current = {n["ID"]: n for n in client.nodes() if n["ID"] in wanted}
+        late = [i for i in node_ids if ((current.get(i) or {}).get("Status") or {}).get("State") != "ready"]
+        if not late:
+            return current
+    raise SwarmOpsError("%d node(s) not Ready after %ss: %s." % (len(late), timeout, "; ".join(
+        _not_ready(node_id, current.get(node_id)) for node_id in late)))
+
+
+def _not_ready(node_id, node):
+    if node is None:
+        return "%s: no longer in the swarm" % node_id
+    status = node.get("Status") or {}
+    return "%s (%s): state %s%s" % (node["Description"]["Hostname"], node_id, status.get("State"),
+                                    " - " + status["Message"] if status.get("Message") else "")

@@ -16,6 +16,8 @@ description:
     O(labels_state=replace).
   - With O(wait=true), waits until the managers report the node Ready and fails with the
     node's state and message after O(wait_timeout) seconds.
+  - With O(nodes), sets several nodes in one call (one module run on the manager instead of one
+    per node, and one wait for all of them).
 author:
   - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
@@ -30,9 +32,37 @@ attributes:
     description: Before/after of the node's role, availability and labels.
 options:
   node:
-    description: Hostname, node ID or unique ID prefix of the node.
+    description:
+      - Hostname, node ID or unique ID prefix of the node.
+      - Required unless O(nodes) is given; not with O(nodes).
     type: str
-    required: true
+  nodes:
+    description:
+      - Several nodes, each with its own O(nodes[].labels), O(nodes[].availability) and O(nodes[].role);
+        O(state), O(labels_state), O(force), O(wait) and O(wait_timeout) apply to every one.
+      - Every item is looked up and compared before any node changes, so a missing, ambiguous
+        or repeated node fails the call (naming the item) and changes nothing.
+      - With O(wait=true), one wait covers all the nodes; the error names every node not Ready.
+      - Not with O(node).
+    type: list
+    elements: dict
+    version_added: 0.2.0
+    suboptions:
+      node:
+        description: Hostname, node ID or unique ID prefix of the node.
+        type: str
+        required: true
+      labels:
+        description: As O(labels), for this node.
+        type: dict
+      availability:
+        description: As O(availability), for this node.
+        type: str
+        choices: [active, pause, drain]
+      role:
+        description: As O(role), for this node.
+        type: str
+        choices: [worker, manager]
   state:
     description: V(present) updates the node; V(absent) removes it from the swarm's node list (C(docker node rm)).
     type: str
@@ -78,6 +108,18 @@ EXAMPLES = r"""
     labels: {zone: a}
     availability: active
   delegate_to: "{{ groups.swarm_managers[0] }}"
+
+- name: Set every node of a new swarm in one call, then wait until all are Ready
+  swarmops.core.swarm_node:
+    nodes:
+      - node: worker1
+        labels: {zone: a}
+      - node: worker2
+        availability: drain
+      - node: manager2
+        role: manager
+  delegate_to: "{{ groups.swarm_managers[0] }}"
+  run_once: true
 """
 
 RETURN = r"""
@@ -86,10 +128,25 @@ node:
   returned: when the node exists
   type: dict
 actions:
-  description: V(update_node), V(remove), or nothing.
+  description: V(update_node), V(remove), or nothing; with O(nodes), the actions of every node in turn.
   returned: always
   type: list
   elements: str
+nodes:
+  description:
+    - One entry per item of O(nodes), in order; the item's O(nodes[].node) as C(node), its C(actions),
+      and, when the node exists and O(state=present), its row as in RV(node).
+  returned: with O(nodes)
+  type: list
+  elements: dict
+  sample:
+    - node: worker1
+      actions: [update_node]
+      id: 2fy5g6mjzqs3wl8ot7vyvlmzb
+      hostname: worker1
+      status: Ready
+      availability: Active
+      labels: {zone: a}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -107,6 +164,8 @@ def run(module):
     if not actual.is_manager:
         raise SwarmOpsError("swarm_node must run on a swarm manager; %s is %s." % (
             actual.hostname, "a worker" if actual.state == "active" else "in no swarm (%s)" % actual.state))
+    if params["nodes"] is not None:
+        return run_many(module, client, actual)
     node = swarm.find_node(actual.nodes, params["node"])
     plan = swarm.diff_node(node, params)
     if plan and not module.check_mode:
@@ -123,11 +182,46 @@ def run(module):
     return result
 
 
+def run_many(module, client, actual):
+    """O(nodes): plan every node, then apply, then one wait for all."""
+    params = module.params
+    planned = swarm.diff_nodes(actual.nodes, params)
+    if not module.check_mode:
+        for dummy, plan in planned:
+            if plan:
+                swarm.apply(client, plan)
+    present = [node for node, dummy in planned if node and params["state"] == "present"]
+    current = {node["ID"]: node for node in present}
+    if present and not module.check_mode:
+        if params["wait"]:
+            current = swarm.wait_nodes_ready(client, list(current), params["wait_timeout"])
+        elif any(plan for dummy, plan in planned):
+            current = {node["ID"]: node for node in client.nodes() if node["ID"] in current}
+    rows, diff = [], {"before": {}, "after": {}}
+    for item, (node, plan) in zip(params["nodes"], planned):
+        row = swarm.node_summary(current[node["ID"]]) if node and node["ID"] in current else {}
+        rows.append(dict(row, node=item["node"], actions=[action["action"] for action in plan.actions]))
+        if node is not None:
+            diff["before"][node["Description"]["Hostname"]] = plan.before
+            diff["after"][node["Description"]["Hostname"]] = plan.after
+    result = dict(changed=any(plan for dummy, plan in planned), nodes=rows,
+                  actions=[action for row in rows for action in row["actions"]])
+    if module._diff:
+        result["diff"] = diff
+    return result
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             DOCKER_COMMON_ARGS,
-            node=dict(type="str", required=True),
+            node=dict(type="str"),
+            nodes=dict(type="list", elements="dict", options=dict(
+                node=dict(type="str", required=True),
+                labels=dict(type="dict"),
+                availability=dict(type="str", choices=["active", "pause", "drain"]),
+                role=dict(type="str", choices=["worker", "manager"]),
+            )),
             state=dict(type="str", default="present", choices=["present", "absent"]),
             labels=dict(type="dict"),
             labels_state=dict(type="str", default="merge", choices=["merge", "replace"]),
@@ -137,6 +231,8 @@ def main():
             wait=dict(type="bool", default=True),
             wait_timeout=dict(type="int", default=60),
         ),
+        mutually_exclusive=[("node", "nodes")],
+        required_one_of=[("node", "nodes")],
         supports_check_mode=True,
     )
     run_module(module, run)

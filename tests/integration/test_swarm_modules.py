@@ -6,6 +6,7 @@ like a module on a real node. The output of the calls made at -vvv is searched f
 
 from __future__ import annotations
 
+import re
 
 from sandbox_engine import sandbox_engines  # noqa: F401  (pytest fixture)
 
@@ -274,3 +275,56 @@ def test_swarm_node_labels_availability_role_and_info(sandbox_engines):
     assert rows[e1.hostname]["engine_version"] == e1.client().version()["Version"]
     result, out = e1.run("swarm_info", {})
     assert result["role"] == "worker" and result["nodes"] == [], out
+
+
+def test_swarm_node_sets_several_nodes_in_one_call(sandbox_engines):
+    e0, e1, e2 = sandbox_engines(3).engines
+    init(e0)
+    tokens = read_tokens(e0)
+    for engine in (e1, e2):
+        engine.run("swarm_join", {"join_token": tokens["worker"], "remote_addrs": [e0.addr], "advertise_addr": engine.addr})
+    args = {"nodes": [{"node": e0.hostname, "role": "manager"},
+                      {"node": e1.hostname, "labels": {"zone": "a"}},
+                      {"node": e2.hostname, "labels": {"zone": "b"}, "availability": "drain"}]}
+
+    # Bad input: nothing changes, the error names the item (or the key).
+    for bad, message in [
+            (dict(args, nodes=args["nodes"] + [{"node": "no-such-node", "labels": {"zone": "c"}}]),
+             "nodes[3]: node 'no-such-node' is not in this swarm"),
+            (dict(args, nodes=args["nodes"] + [{"node": e1.swarm()["NodeID"]}]),
+             "nodes[3]: node '%s' is the node of nodes[1]" % e1.swarm()["NodeID"]),
+            (dict(args, node=e1.hostname), "mutually exclusive: node|nodes"),
+            ({"nodes": [{"node": e1.hostname, "availability": "sleep"}]}, "availability"),
+            ({"nodes": [{"labels": {"zone": "a"}}]}, "node"),
+    ]:
+        result, out = e0.run("swarm_node", bad)
+        assert result.get("failed") and message in result["msg"], out
+    assert all(not n["Spec"].get("Labels") for n in e0.client().nodes())
+
+    result, out = e0.run("swarm_node", args, check=True, diff=True)
+    assert result["changed"] and result["actions"] == ["update_node", "update_node"], out
+    assert re.search(r'\+\s+"zone": "b"', out), out
+    assert [r["actions"] for r in result["nodes"]] == [[], ["update_node"], ["update_node"]], out
+    assert all(not n["Spec"].get("Labels") for n in e0.client().nodes())
+
+    result, out = e0.run("swarm_node", args, diff=True)
+    assert result["changed"], out
+    rows = {r["node"]: r for r in result["nodes"]}
+    assert [r["node"] for r in result["nodes"]] == [e0.hostname, e1.hostname, e2.hostname]
+    assert all(r["status"] == "Ready" for r in rows.values()), out
+    assert rows[e1.hostname]["labels"] == {"zone": "a"} and rows[e2.hostname]["availability"] == "Drain"
+    nodes = {n["Description"]["Hostname"]: n["Spec"] for n in e0.client().nodes()}
+    assert nodes[e2.hostname]["Labels"] == {"zone": "b"} and nodes[e2.hostname]["Availability"] == "drain"
+
+    result, out = e0.run("swarm_node", args)
+    assert result["changed"] is False and result["actions"] == [], out
+    result, out = e0.run("swarm_node", args, check=True, diff=True)
+    assert result["changed"] is False, out
+
+    # Promotion through the list; the shared options (labels_state) apply to every item.
+    result, out = e0.run("swarm_node", {"labels_state": "replace", "nodes": [
+        {"node": e1.hostname, "role": "manager"}, {"node": e2.hostname, "labels": {}}]})
+    assert result["changed"] and result["nodes"][0]["role"] == "manager", out
+    nodes = {n["Description"]["Hostname"]: n["Spec"] for n in e0.client().nodes()}
+    assert result["nodes"][1]["labels"] == {} and nodes[e2.hostname]["Labels"] == {}, out
+    assert nodes[e1.hostname]["Role"] == "manager", out

@@ -289,6 +289,33 @@ def test_node_availability_role_and_lookup():
         swarm.diff_node(None, {"node": "zzz"})
 
 
+def test_several_nodes_are_planned_each_with_its_own_settings_and_the_shared_ones():
+    nodes = [node({"zone": "a"}), node(hostname="w2", node_id="abd999"), node(hostname="m1", node_id="fff000", role="manager")]
+    params = {"labels_state": "replace", "state": "present", "nodes": [
+        {"node": "w1", "labels": {"zone": "a"}, "availability": None, "role": None},
+        {"node": "w2", "labels": {"zone": "b"}, "availability": "drain", "role": None},
+        {"node": "fff000", "labels": None, "availability": None, "role": "manager"}]}
+    planned = swarm.diff_nodes(nodes, params)
+    assert [n["ID"] for n, plan in planned] == ["abc123", "abd999", "fff000"]
+    assert [bool(plan) for n, plan in planned] == [False, True, False]
+    assert planned[1][1].after == {"role": "worker", "availability": "drain", "labels": {"zone": "b"}}
+    params["state"] = "absent"
+    params["nodes"].append({"node": "gone", "labels": None, "availability": None, "role": None})
+    assert [[a["action"] for a in plan.actions] for n, plan in swarm.diff_nodes(nodes, params)] == [["remove"]] * 3 + [[]]
+
+
+@pytest.mark.parametrize("names, match", [
+    (["w1", "zzz"], r"nodes\[1\]: node 'zzz' is not in this swarm"),
+    (["w1", "ab"], r"nodes\[1\]: node 'ab' matches 2 nodes"),
+    (["w2", "w1", "abc123"], r"nodes\[2\]: node 'abc123' is the node of nodes\[1\] \('w1'\)"),
+])
+def test_several_nodes_fail_whole_naming_the_item(names, match):
+    nodes = [node(), node(hostname="w2", node_id="abd999")]
+    params = {"state": "present", "nodes": [{"node": name, "labels": {"x": "1"}} for name in names]}
+    with pytest.raises(SwarmOpsError, match=match):
+        swarm.diff_nodes(nodes, params)
+
+
 def test_node_summary_is_a_docker_node_ls_row():
     leader = node(role="manager")
     leader["ManagerStatus"] = {"Leader": True, "Reachability": "reachable"}
