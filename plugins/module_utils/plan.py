@@ -7,7 +7,7 @@ A planner (pure) returns a Plan:
 
 * ``actions``: ordered dicts, each with an ``action`` key (the verb) and what apply needs;
 * ``before``/``after``: the two sides of the diff, as --diff shows them (secrets masked by
-  the planner);
+  the planner): mappings, or a file's text;
 * ``warnings``: text for the module to pass on.
 
 ``changed`` (also ``bool(plan)``) is true when an action is not a no-op (``unchanged``);
@@ -41,8 +41,8 @@ class Plan:
 
     def __init__(self, actions=None, before=None, after=None, warnings=None, row=verb):
         self.actions = list(actions or [])
-        self.before = dict(before or {})
-        self.after = dict(after or {})
+        self.before = {} if before is None else before  # usually dicts; a file's text for a file
+        self.after = {} if after is None else after
         self.warnings = list(warnings or [])
         self.row = row
 
