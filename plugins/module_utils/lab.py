@@ -266,8 +266,8 @@ def apply(client, lab, desired, actual, plan, public_key):
         try:
             lab_step(client, action, ctx)
         except DockerException as exc:
-            raise SwarmOpsError("Lab %s: could not %s %s %s: %s" % (lab, action["action"], action["kind"],
-                                                                     action["name"], exc))
+            raise SwarmOpsError("Lab %s: could not %s %s %s: %s"
+                                % (lab, action["action"], action["kind"], action["name"], exc))
 
 
 def _create_network(client, action, ctx):

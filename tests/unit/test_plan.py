@@ -99,12 +99,11 @@ def test_image_plan_rows_are_verb_and_reference():
 
 
 def test_image_result_drops_the_pushes_the_registry_already_had():
-    plan = image_build.plan_image(_images(), REFS, "h1", False, remote={"reg:5000/app:1": "sha256:d",
-                                                                          "reg:5000/app:latest": None})
+    remote = {"reg:5000/app:1": "sha256:d", "reg:5000/app:latest": None}
+    plan = image_build.plan_image(_images(), REFS, "h1", False, remote=remote)
     result = dict(changed=True, references=REFS, actions=plan.summary(), image_id="sha256:1", diff=plan.diff())
     done = dict(image_id="sha256:1", pushed={"reg:5000/app:1": "sha256:d", "reg:5000/app:latest": "sha256:d"})
-    result = image_build._result_after(result, plan, done, {"reg:5000/app:1": "sha256:d",
-                                                            "reg:5000/app:latest": None})
+    result = image_build._result_after(result, plan, done, remote)
     assert result["actions"] == ["tag reg:5000/app:latest", "push reg:5000/app:latest"]
     assert result["digests"] == {"reg:5000/app:1": "sha256:d", "reg:5000/app:latest": "sha256:d"}
     assert result["digest"] == "sha256:d" and result["changed"]
