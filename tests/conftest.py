@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,68 @@ def debian_base_image():
     result, out = run_module("lab_base_image", {"name": BASE_IMAGE})
     assert not result.get("failed"), out
     return BASE_IMAGE
+
+
+# ---------------------------------------------------------------- the host engine as a swarm (integration)
+# Here, not in tests/integration/conftest.py: a second conftest.py would take the module name
+# `conftest` over and break every `from conftest import ...` (debian_base_image is here too).
+
+STACK_NAMESPACE = "com.docker.stack.namespace"
+
+
+@pytest.fixture(scope="session")
+def client():
+    """A low-level client of the host engine."""
+    docker = pytest.importorskip("docker")
+    return docker.APIClient(version="auto")
+
+
+@pytest.fixture(scope="session")
+def swarm(client):
+    """The host engine as a swarm manager: init it if inactive, never leave it."""
+    if client.info()["Swarm"]["LocalNodeState"] == "inactive":
+        client.init_swarm(advertise_addr="127.0.0.1")
+    assert client.info()["Swarm"]["ControlAvailable"], "the host engine must be a swarm manager"
+    return client
+
+
+def stack_objects(client, stack):
+    """The names of a stack's services, networks, configs and secrets, as the engine lists them."""
+    label = {"label": "%s=%s" % (STACK_NAMESPACE, stack)}
+    return {
+        "services": sorted(s["Spec"]["Name"] for s in client.services(filters=label)),
+        "networks": sorted(n["Name"] for n in client.networks(filters=label)),
+        "configs": sorted(c["Spec"]["Name"] for c in client.configs(filters=label)),
+        "secrets": sorted(s["Spec"]["Name"] for s in client.secrets(filters=label)),
+    }
+
+
+def remove_stack(client, stack):
+    """Remove a stack with stack_deploy state=absent and check that nothing is left.
+
+    Not `docker stack rm`: it removes networks while tasks still stop, which leaks
+    their ingress addresses (moby/moby#37338) until the ingress pool is exhausted.
+    """
+    from ansible_collections.swarmops.core.plugins.module_utils.stack import deploy
+
+    deploy(client, {"name": stack, "state": "absent", "wait_timeout": 120})
+    for _ in range(120):
+        if not any(stack_objects(client, stack).values()):
+            return
+        time.sleep(0.5)
+    raise AssertionError("stack %s not removed: %s" % (stack, stack_objects(client, stack)))
+
+
+@pytest.fixture
+def new_stack(swarm):
+    """``new_stack(name)`` -> name: removes that stack now (a leftover) and again after the test."""
+    names = []
+
+    def make(name):
+        names.append(name)
+        remove_stack(swarm, name)
+        return name
+
+    yield make
+    for name in names:
+        remove_stack(swarm, name)

@@ -65,7 +65,7 @@ import subprocess
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Constructable
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.virtualbox import (
     SSH_KEY_FILE_KEY,
     SSH_USER_KEY,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 try:
     from docker.errors import NotFound

@@ -22,8 +22,8 @@ import json
 import os
 import re
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 STR, BOOL, INT = "str", "bool", "int"
 STR_LIST, STR_DICT, DICT = "list[str]", "dict[str,str]", "dict"

@@ -10,7 +10,7 @@ import json
 import os
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 try:
     from docker.errors import APIError

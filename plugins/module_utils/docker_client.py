@@ -9,12 +9,13 @@
   cannot make as we need them (see RAW_CALLS), sent through the client's public surface
   (it is a ``requests.Session``; ``base_url``, ``api_version``, ``timeout``), never
   through private docker-py methods.
-- ``inspect_or_none``, ``retry_out_of_sequence`` and ``clock`` (the one deadline loop
-  of every wait in plugins/).
+- ``inspect_or_none`` and ``retry_out_of_sequence``.
+
+Every wait uses ``runner.clock``, the one deadline loop, which needs no engine.
 
 The docker SDK is imported only when a client is made (``sdk()``): modules that only
 validate input, or never talk to an engine, do not pay for importing it.
-Imports only docker_common (below it); every engine-facing module_utils file sits above.
+Imports only runner and docker_common (below it); every engine-facing module_utils file sits above.
 """
 
 from __future__ import annotations
@@ -26,20 +27,13 @@ import traceback
 
 from ansible.module_utils.common.warnings import warn
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
-    SwarmOpsError,
-    connection_settings,
-    describe_settings,
-)
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import connection_settings, describe_settings
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 # The oldest Docker SDK for Python the modules run with. 4.4.0 added use_ssh_client (connect
 # passes it); every other call we make is older. Debian bookworm ships 5.0.3. An integration
 # test (tests/integration/test_min_sdk.py) runs the swarm and stack modules on exactly this.
 MIN_DOCKER_SDK = "4.4.0"
-
-# Every wait in plugins/ that is not given a timeout waits this long (seconds), as
-# stack_deploy's and virtualbox_vm's wait_timeout default.
-DEFAULT_WAIT_TIMEOUT = 300
 
 # Why these calls are posted raw (checked against docker-py 4.4 to 7.1 and Engine API 1.41):
 RAW_CALLS = {
@@ -222,24 +216,3 @@ def retry_out_of_sequence(write, attempts=OUT_OF_SEQUENCE_ATTEMPTS, pause=0.2):
                 raise
         time.sleep(pause)
     raise ValueError("attempts must be at least 1")
-
-
-def clock(timeout, interval):
-    """The one deadline loop: yields the attempt number (0, 1, ...) until ``timeout`` seconds passed.
-
-    The first attempt is immediate; between attempts it sleeps ``interval``; the last attempt
-    starts at or after the deadline, so a wait always takes one look after its time is up.
-    A caller returns (or breaks) when done; the loop ending means the time ran out.
-    The deadline is fixed when clock() is called, not at the first attempt.
-    """
-    return _ticks(time.monotonic() + timeout, interval)
-
-
-def _ticks(deadline, interval):
-    attempt = 0
-    while True:
-        yield attempt
-        if time.monotonic() >= deadline:
-            return
-        time.sleep(interval)
-        attempt += 1

@@ -1,27 +1,24 @@
 # -*- coding: utf-8 -*-
 # Copyright: swarmops.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Connection options, the error type and the module runner shared by every module.
+"""The Docker connection options, shared by every module that talks to an engine.
 
 DOCKER_COMMON_ARGS pairs with the ``swarmops.core.docker`` doc fragment: the
 names, aliases, environment variables and defaults are community.docker's, so
 a ``module_defaults`` block written for community.docker works unchanged.
 ``connection_settings`` turns the options into one decision (pure, unit-tested);
-``docker_client.connect`` carries it out. Modules raise SwarmOpsError for
-anything the user should read; run_module turns it (and Docker SDK errors) into
-fail_json. This file never imports the docker SDK: modules that do not talk to an
-engine (tls_certificate, htpasswd, virtualbox_vm, ...) do not pay for it.
+``docker_client.connect`` carries it out. The error type and the module runner
+live in ``runner``. This file never imports the docker SDK.
 """
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
-import sys
-import traceback
 
 from ansible.module_utils.basic import AnsibleFallbackNotFound
+
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 DEFAULT_TIMEOUT = 60
@@ -57,14 +54,6 @@ DOCKER_COMMON_ARGS = dict(
     use_ssh_client=dict(type="bool", default=False),
     debug=dict(type="bool", default=False),
 )
-
-
-class SwarmOpsError(Exception):
-    """An error the user can act on. ``details`` are extra keys for fail_json."""
-
-    def __init__(self, msg, **details):
-        super().__init__(msg)
-        self.details = details
 
 
 def docker_host_from(params, environ=None):
@@ -166,48 +155,3 @@ def describe_settings(settings):
     shown = ("base_url", "tls", "verify", "ca_path", "client_cert", "tls_hostname",
              "api_version", "timeout", "use_ssh_client")
     return "Docker connection: " + ", ".join("%s=%s" % (k, settings[k]) for k in shown)
-
-
-def is_docker_error(exc):
-    """True for the SDK's DockerException and its kinds. No import: without docker.errors loaded,
-    nothing can have raised one (docker_client imports the SDK only when it connects)."""
-    errors = sys.modules.get("docker.errors")
-    return errors is not None and isinstance(exc, errors.DockerException)
-
-
-def _brief(exc, limit=300):
-    text = "%s: %s" % (type(exc).__name__, exc)
-    return text if len(text) <= limit else text[:limit] + "..."
-
-
-@contextlib.contextmanager
-def step(name, subject=None):
-    """Turn an unexpected exception inside the block into a SwarmOpsError naming the step and its input.
-
-    The traceback goes to the ``exception`` key (shown by Ansible only with -vvv), not the message.
-    """
-    try:
-        yield
-    except SwarmOpsError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - the point is to catch what we did not foresee
-        if is_docker_error(exc):
-            raise
-        where = "%s (%s)" % (name, subject) if subject else name
-        raise SwarmOpsError("Unexpected error while %s: %s" % (where, _brief(exc)),
-                            exception=traceback.format_exc())
-
-
-def run_module(module, run):
-    """Call ``run(module)`` -> result dict; map our errors onto fail_json, never a bare traceback."""
-    try:
-        result = run(module)
-    except SwarmOpsError as exc:
-        module.fail_json(msg=str(exc), **exc.details)
-    except Exception as exc:  # noqa: BLE001 - a module must fail with a message, not crash
-        if is_docker_error(exc):
-            module.fail_json(msg="Docker Engine API error: %s" % exc, exception=traceback.format_exc())
-        else:
-            module.fail_json(msg="Unexpected error in module %s: %s" % (getattr(module, "_name", "?"), _brief(exc)),
-                             exception=traceback.format_exc())
-    module.exit_json(**result)

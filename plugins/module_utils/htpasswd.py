@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import traceback
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 try:
     import bcrypt

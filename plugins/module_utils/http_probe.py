@@ -10,8 +10,7 @@ import uuid
 
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_client import clock
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
 
 try:
     from docker.errors import APIError, NotFound

@@ -20,8 +20,8 @@ import re
 import stat
 import tempfile
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 try:
     from docker.errors import APIError, NotFound

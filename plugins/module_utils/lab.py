@@ -16,8 +16,8 @@ import json
 import socket
 import tarfile
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch, keyed
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 try:
     from docker.errors import DockerException

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 try:
     from docker.errors import DockerException

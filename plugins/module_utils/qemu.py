@@ -25,13 +25,12 @@ import subprocess
 import time
 import uuid
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_client import clock
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
+from ansible_collections.swarmops.core.plugins.module_utils.ssh_key import public_key_for
 from ansible_collections.swarmops.core.plugins.module_utils.virtualbox import (
     build_seed_iso,
     free_loopback_port,
-    public_key_for,
     wait_for_ssh,
 )
 

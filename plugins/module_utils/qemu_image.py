@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import tempfile
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 FILES = ("base.qcow2", "vmlinuz", "initrd.img")
 RECORD = "build.json"

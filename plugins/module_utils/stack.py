@@ -13,8 +13,7 @@ import os
 import secrets
 
 from ansible_collections.swarmops.core.plugins.module_utils import compose, stack_apply, stack_convert, stack_plan
-from ansible_collections.swarmops.core.plugins.module_utils.docker_client import DEFAULT_WAIT_TIMEOUT
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError, step
+from ansible_collections.swarmops.core.plugins.module_utils.runner import DEFAULT_WAIT_TIMEOUT, SwarmOpsError, step
 
 
 def _swarm_manager(client):

@@ -21,15 +21,13 @@ from collections import namedtuple
 from datetime import datetime, timedelta, timezone
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import (
-    DEFAULT_WAIT_TIMEOUT,
-    clock,
     inspect_or_none,
     post_json,
     retry_out_of_sequence,
 )
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.plan import NOOP, dispatch
-from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import NAMESPACE_LABEL
+from ansible_collections.swarmops.core.plugins.module_utils.runner import DEFAULT_WAIT_TIMEOUT, SwarmOpsError, clock
+from ansible_collections.swarmops.core.plugins.module_utils.stack_names import NAMESPACE_LABEL
 from ansible_collections.swarmops.core.plugins.module_utils.stack_plan import defer_after_converge
 
 try:

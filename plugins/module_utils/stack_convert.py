@@ -21,34 +21,15 @@ import hmac
 import re
 
 from ansible_collections.swarmops.core.plugins.module_utils.compose import parse_size
+from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import get_path, set_path
+from ansible_collections.swarmops.core.plugins.module_utils.stack_names import IMAGE_LABEL, NAMESPACE_LABEL, scope
 
-NAMESPACE_LABEL = "com.docker.stack.namespace"
-IMAGE_LABEL = "com.docker.stack.image"
 HMAC_LABEL = "com.swarmops.stack.content-hmac"
 # The bare SHA-256 label of earlier releases: recognised, never shown, never written.
 LEGACY_HASH_LABEL = "com.swarmops.stack.content-hash"
 DEFAULT_NETWORK = "default"
 
 _CS = "TaskTemplate.ContainerSpec."
-
-
-def scope(stack, name):
-    return "%s_%s" % (stack, name)
-
-
-def _set(target, path, value):
-    keys = path.split(".")
-    for key in keys[:-1]:
-        target = target.setdefault(key, {})
-    target[keys[-1]] = value
-
-
-def _get(source, path):
-    for key in path.split("."):
-        if not isinstance(source, dict) or key not in source:
-            return None
-        source = source[key]
-    return source
 
 
 def _same(value):
@@ -168,9 +149,9 @@ def _capabilities(svc, spec):
     drop = {c for c in drop if c not in add and c != "RESET"}
     add.discard("RESET")
     if add:
-        _set(spec, _CS + "CapabilityAdd", sorted(add))
+        set_path(spec, _CS + "CapabilityAdd", sorted(add))
     if drop:
-        _set(spec, _CS + "CapabilityDrop", sorted(drop))
+        set_path(spec, _CS + "CapabilityDrop", sorted(drop))
 
 
 def _restart_fallback(restart):
@@ -309,20 +290,20 @@ def service_spec(stack, svc_name, svc, model, objects):
     """One compose service (canonical) -> an Engine API ServiceSpec."""
     spec = {"Name": scope(stack, svc_name)}
     for src, dst, transform in SERVICE_TABLE:
-        value = _get(svc, src)
+        value = get_path(svc, src)
         if value is not None and value != [] and value != {}:
-            _set(spec, dst, transform(value))
+            set_path(spec, dst, transform(value))
     deploy = svc.get("deploy", {})
     spec["Labels"] = dict(deploy.get("labels", {}), **{NAMESPACE_LABEL: stack, IMAGE_LABEL: svc["image"]})
-    _set(spec, _CS + "Labels", dict(svc.get("labels", {}), **{NAMESPACE_LABEL: stack}))
+    set_path(spec, _CS + "Labels", dict(svc.get("labels", {}), **{NAMESPACE_LABEL: stack}))
     _capabilities(svc, spec)
     mounts = _mounts(stack, svc, model["volumes"])
     if mounts:
-        _set(spec, _CS + "Mounts", mounts)
+        set_path(spec, _CS + "Mounts", mounts)
     for kind, key in (("secrets", "Secrets"), ("configs", "Configs")):
         refs = _refs(stack, svc, kind, objects[kind])
         if refs:
-            _set(spec, _CS + key, refs)
+            set_path(spec, _CS + key, refs)
     if "restart_policy" not in deploy and svc.get("restart"):
         policy = _restart_fallback(svc["restart"])
         if policy:

@@ -32,12 +32,11 @@ import copy
 import hashlib
 import json
 
+from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import drop_path as _pop_path
+from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import get_path as _node
 from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, keyed
-from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import (
-    HMAC_LABEL,
-    IMAGE_LABEL,
-    LEGACY_HASH_LABEL,
-)
+from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import HMAC_LABEL, LEGACY_HASH_LABEL
+from ansible_collections.swarmops.core.plugins.module_utils.stack_names import IMAGE_LABEL
 
 MASK = "********"
 _CONTENT_LABELS = (HMAC_LABEL, LEGACY_HASH_LABEL)
@@ -86,25 +85,6 @@ API_FIELDS = (
 
 class PlanError(Exception):
     pass
-
-
-def _pop_path(spec, path, value):
-    keys = path.split(".")
-    node = spec
-    for key in keys[:-1]:
-        node = node.get(key) if isinstance(node, dict) else None
-        if node is None:
-            return
-    if isinstance(node, dict) and node.get(keys[-1]) == value:
-        del node[keys[-1]]
-
-
-def _node(spec, path):
-    for key in path.split("."):
-        if not isinstance(spec, dict):
-            return None
-        spec = spec.get(key)
-    return spec
 
 
 def _drop_zero(value):

@@ -11,8 +11,8 @@ for the docker CLI, so stacks deployed by the CLI or by stack_deploy look the sa
 from __future__ import annotations
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import services_with_status
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
-from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import NAMESPACE_LABEL
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.stack_names import NAMESPACE_LABEL, stack_filter, stack_of
 
 # Options of stack_task_info's ``filters`` -> the Engine API's task filter names.
 TASK_FILTERS = {"id": "id", "name": "name", "node": "node", "desired_state": "desired-state"}
@@ -64,7 +64,7 @@ def stack_rows(services, running_by_service):
     """``docker stack ls`` rows, each with its ``docker stack services`` rows, sorted by name."""
     stacks = {}
     for service in services:
-        name = (service["Spec"].get("Labels") or {}).get(NAMESPACE_LABEL)
+        name = stack_of(service["Spec"].get("Labels"))
         if name:
             stacks.setdefault(name, []).append(
                 service_row(service, running_by_service.get(service["ID"], 0)))
@@ -76,10 +76,10 @@ def stack_rows(services, running_by_service):
 def read_stacks(client, names=None):
     """The stacks on this swarm (only ``names`` when given), with per-service replicas."""
     require_manager(client)
-    label = NAMESPACE_LABEL if not names or len(names) > 1 else "%s=%s" % (NAMESPACE_LABEL, names[0])
+    label = NAMESPACE_LABEL if not names or len(names) > 1 else stack_filter(names[0])
     services = services_with_status(client, {"label": label})
     if names:
-        services = [s for s in services if s["Spec"]["Labels"].get(NAMESPACE_LABEL) in names]
+        services = [s for s in services if stack_of(s["Spec"]["Labels"]) in names]
     running = {}
     if any("ServiceStatus" not in s for s in services):  # engines before API 1.41, SDKs before 6.1
         for task in client.tasks(filters={"desired-state": "running"}):
@@ -107,7 +107,7 @@ def task_row(task, service_names, node_names):
 
 def task_filters(stack, filters):
     """Engine API task filters for one stack and stack_task_info's ``filters`` option."""
-    api = {"label": ["%s=%s" % (NAMESPACE_LABEL, stack)]}
+    api = {"label": [stack_filter(stack)]}
     for option, values in (filters or {}).items():
         if values:
             api[TASK_FILTERS[option]] = list(values)
@@ -117,7 +117,7 @@ def task_filters(stack, filters):
 def read_tasks(client, stack, filters=None):
     """The tasks of ``stack`` like ``docker stack ps``: by name, newest first within a name."""
     require_manager(client)
-    services = client.services(filters={"label": "%s=%s" % (NAMESPACE_LABEL, stack)})
+    services = client.services(filters={"label": stack_filter(stack)})
     if not services:
         return None
     service_names = {s["ID"]: s["Spec"]["Name"] for s in services}

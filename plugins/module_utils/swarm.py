@@ -20,13 +20,11 @@ import ipaddress
 import re
 import socket
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_client import (
-    clock,
-    post_json,
-    retry_out_of_sequence,
-)
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import get_path as _get
+from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import set_path as _set
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import post_json, retry_out_of_sequence
 from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
 
 try:
     from docker.errors import APIError
@@ -118,20 +116,6 @@ def ca_digest(trust_root_pem):
         number, rem = divmod(number, 36)
         text = digits[rem] + text
     return text.rjust(50, "0")
-
-
-def _get(spec, path):
-    for key in path:
-        spec = (spec or {}).get(key)
-    return spec
-
-
-def _set(spec, path, value):
-    for key in path[:-1]:
-        if spec.get(key) is None:
-            spec[key] = {}
-        spec = spec[key]
-    spec[path[-1]] = value
 
 
 class Actual:

@@ -19,9 +19,9 @@ import re
 import socket
 import traceback
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_client import clock
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
+from ansible_collections.swarmops.core.plugins.module_utils.ssh_key import public_key_for
 
 try:
     import pycdlib
@@ -483,29 +483,6 @@ def build_seed_iso(path, files):
         iso.add_fp(io.BytesIO(data), len(data), "/%s.;1" % short, rr_name=name, joliet_path="/" + name)
     iso.write(path)
     iso.close()
-
-
-def public_key_for(key_file):
-    """Read <key_file>.pub, creating an ed25519 key pair first if the private key is missing."""
-    pub_file = key_file + ".pub"
-    if not os.path.exists(key_file):
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import ed25519
-
-        key = ed25519.Ed25519PrivateKey.generate()
-        os.makedirs(os.path.dirname(os.path.abspath(key_file)), exist_ok=True)
-        private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                    serialization.NoEncryption())
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(private)
-        public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-        with open(pub_file, "wb") as handle:
-            handle.write(public + b" swarmops-virtualbox\n")
-    if not os.path.exists(pub_file):
-        raise SwarmOpsError("ssh_key_file %s exists but its public key %s does not." % (key_file, pub_file))
-    with open(pub_file) as handle:
-        return handle.read().strip()
 
 
 def attach_seed(vbox, params):

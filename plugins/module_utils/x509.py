@@ -17,7 +17,7 @@ import ipaddress
 import os
 import traceback
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 try:
     from cryptography import x509

@@ -140,7 +140,7 @@ from ansible_collections.swarmops.core.plugins.module_utils.daemon_config import
     read,
     secrets_in,
 )
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError, run_module
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, run_module
 
 
 def apply(module, path, text, mode, backup):

@@ -78,10 +78,8 @@ config_path:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_auth import ensure
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
-    DOCKER_COMMON_ARGS,
-    run_module,
-)
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DOCKER_COMMON_ARGS
+from ansible_collections.swarmops.core.plugins.module_utils.runner import run_module
 
 
 def main():

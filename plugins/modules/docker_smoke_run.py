@@ -101,12 +101,9 @@ output:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
-    DOCKER_COMMON_ARGS,
-    SwarmOpsError,
-    run_module,
-)
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DOCKER_COMMON_ARGS
 from ansible_collections.swarmops.core.plugins.module_utils.engine import command_for, ensure_image, run_once
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, run_module
 
 
 def run(module):

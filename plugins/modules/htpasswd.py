@@ -85,8 +85,8 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import run_module
 from ansible_collections.swarmops.core.plugins.module_utils.htpasswd import ensure
+from ansible_collections.swarmops.core.plugins.module_utils.runner import run_module
 
 
 def run(module):

@@ -72,11 +72,9 @@ how:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
-    DOCKER_COMMON_ARGS,
-    run_module,
-)
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DOCKER_COMMON_ARGS
 from ansible_collections.swarmops.core.plugins.module_utils.lab_image import ensure_base_image
+from ansible_collections.swarmops.core.plugins.module_utils.runner import run_module
 
 
 def run(module):

@@ -96,9 +96,9 @@ path:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError, run_module
 from ansible_collections.swarmops.core.plugins.module_utils.lab_image import apt_mirror
 from ansible_collections.swarmops.core.plugins.module_utils.qemu_image import ensure
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, run_module
 
 
 def run(module):

@@ -50,29 +50,18 @@ path:
   description: Path of the private key.
   returned: always
   type: str
+actions:
+  description: What was done (or, in check mode, would be done); empty when the pair was in place.
+  returned: always
+  type: list
+  elements: str
+  sample: ["generate key pair /home/me/.swarmops/labs/swarmops/id_ed25519"]
 """
-
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-try:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    HAS_CRYPTOGRAPHY = True
-except ImportError:
-    HAS_CRYPTOGRAPHY = False
-
-
-def public_line(private_key, comment):
-    raw = private_key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-    return "%s %s" % (raw.decode(), comment)
-
-
-def write(path, data, mode):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+from ansible_collections.swarmops.core.plugins.module_utils.runner import run_module
+from ansible_collections.swarmops.core.plugins.module_utils.ssh_key import ensure
 
 
 def main():
@@ -80,30 +69,7 @@ def main():
         argument_spec=dict(path=dict(type="path", required=True), comment=dict(type="str", default="swarmops")),
         supports_check_mode=True,
     )
-    if not HAS_CRYPTOGRAPHY:
-        module.fail_json(msg="The Python 'cryptography' library is required (pip install cryptography).")
-    path, comment = module.params["path"], module.params["comment"]
-    pub_path = path + ".pub"
-    if os.path.exists(path):
-        with open(path, "rb") as handle:
-            try:
-                key = serialization.load_ssh_private_key(handle.read(), password=None)
-            except ValueError as exc:
-                module.fail_json(msg="%s is not an unencrypted OpenSSH private key: %s" % (path, exc))
-        line = public_line(key, comment)
-        changed = not os.path.exists(pub_path)
-        if changed and not module.check_mode:
-            write(pub_path, (line + "\n").encode(), 0o644)
-        module.exit_json(changed=changed, path=path, public_key=line)
-    if module.check_mode:
-        module.exit_json(changed=True, path=path, public_key="")
-    key = Ed25519PrivateKey.generate()
-    os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
-    write(path, pem, 0o600)
-    line = public_line(key, comment)
-    write(pub_path, (line + "\n").encode(), 0o644)
-    module.exit_json(changed=True, path=path, public_key=line)
+    run_module(module, lambda m: ensure(m.params, m.check_mode))
 
 
 if __name__ == "__main__":

@@ -242,10 +242,8 @@ stack_warnings:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
-    DOCKER_COMMON_ARGS,
-    run_module,
-)
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DOCKER_COMMON_ARGS
+from ansible_collections.swarmops.core.plugins.module_utils.runner import run_module
 from ansible_collections.swarmops.core.plugins.module_utils.stack import (
     DEFAULT_KEY_FILE,
     deploy,

@@ -183,11 +183,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.core.plugins.module_utils import swarm
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
-    DOCKER_COMMON_ARGS,
-    docker_host_from,
-    run_module,
-)
+from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DOCKER_COMMON_ARGS, docker_host_from
+from ansible_collections.swarmops.core.plugins.module_utils.runner import run_module
 
 
 def probe_timeout(params):

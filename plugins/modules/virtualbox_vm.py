@@ -211,7 +211,7 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import run_module
+from ansible_collections.swarmops.core.plugins.module_utils.runner import run_module
 from ansible_collections.swarmops.core.plugins.module_utils.virtualbox import VBoxManage, ensure
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import run_module
 from sandbox_engine import sandbox_engines  # noqa: F401  (pytest fixture)
-from test_stack_deploy import client, images, stacks, swarm  # noqa: F401  (pytest fixtures)
+from test_stack_deploy import images, stacks  # noqa: F401  (pytest fixtures; client and swarm come from conftest)
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import MIN_DOCKER_SDK
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BIN, ROOT, ansible_env
+from conftest import BIN, ROOT, ansible_env, remove_stack
+from conftest import stack_objects as _stack_objects
 
 docker = pytest.importorskip("docker")
 
@@ -34,20 +35,6 @@ NS = "com.docker.stack.namespace"
 CORPUS = sorted(p.name for p in STACKS.glob("*.yml"))
 SECRET_TEXT = "hunter2-sotest-secret"  # the content of tests/stacks/files/db_password.txt
 CONTENT_KEY = "sotest-stack-content-key-0123456789"  # keeps the host's key file out of these tests
-
-
-@pytest.fixture(scope="session")
-def client():
-    return docker.APIClient(version="auto")
-
-
-@pytest.fixture(scope="session")
-def swarm(client):
-    """The host engine as a swarm manager: init it if inactive, never leave it."""
-    if client.info()["Swarm"]["LocalNodeState"] == "inactive":
-        client.init_swarm(advertise_addr="127.0.0.1")
-    assert client.info()["Swarm"]["ControlAvailable"], "the host engine must be a swarm manager"
-    return client
 
 
 @pytest.fixture(scope="session")
@@ -66,44 +53,10 @@ def images(client, debian_base_image):
     return {"WEB_IMAGE": APP, "VISUALIZER_IMAGE": APP, "REDIS_IMAGE": APP, "APP_IMAGE": APP}
 
 
-def _stack_objects(client, stack):
-    label = {"label": "%s=%s" % (NS, stack)}
-    return {
-        "services": sorted(s["Spec"]["Name"] for s in client.services(filters=label)),
-        "networks": sorted(n["Name"] for n in client.networks(filters=label)),
-        "configs": sorted(c["Spec"]["Name"] for c in client.configs(filters=label)),
-        "secrets": sorted(s["Spec"]["Name"] for s in client.secrets(filters=label)),
-    }
-
-
-def remove_stack(client, stack):
-    """Remove a stack with stack_deploy state=absent and check that nothing is left.
-
-    Not `docker stack rm`: it removes networks while tasks still stop, which leaks
-    their ingress addresses (moby/moby#37338) until the ingress pool is exhausted.
-    """
-    stack_deploy(client, {"name": stack, "state": "absent", "wait_timeout": 120})
-    for _ in range(120):
-        if not any(_stack_objects(client, stack).values()):
-            return
-        time.sleep(0.5)
-    raise AssertionError("stack %s not removed: %s" % (stack, _stack_objects(client, stack)))
-
-
 @pytest.fixture
-def stacks(swarm):
+def stacks(new_stack):
     """Hands out stack names and removes those stacks afterwards."""
-    names = []
-
-    def make(suffix):
-        name = "sotest-stack-" + suffix
-        names.append(name)
-        remove_stack(swarm, name)
-        return name
-
-    yield make
-    for name in names:
-        remove_stack(swarm, name)
+    return lambda suffix: new_stack("sotest-stack-" + suffix)
 
 
 @pytest.fixture
@@ -462,19 +415,9 @@ def test_external_network_is_used_not_managed(deploy, stacks, swarm):
 # ---------------------------------------------------------------- issue 11: secrets and removal order (stacks sec*)
 
 @pytest.fixture
-def sec_stacks(swarm):
+def sec_stacks(new_stack):
     """Like `stacks`, for the names of issue 11's tests (prefixed sec)."""
-    names = []
-
-    def make(suffix):
-        name = "sec" + suffix
-        names.append(name)
-        remove_stack(swarm, name)
-        return name
-
-    yield make
-    for name in names:
-        remove_stack(swarm, name)
+    return lambda suffix: new_stack("sec" + suffix)
 
 
 SENTINELS = ("secSentinelEnv-7f3a9c", "secSentinelInline-2b8e41", "secSentinelFile-c05d17")

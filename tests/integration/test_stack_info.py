@@ -22,16 +22,6 @@ STACK = "info-connopts-a"
 PORT = 18931  # published through the ingress; nothing else in this project uses it
 
 
-@pytest.fixture(scope="module")
-def swarm():
-    """The host engine as a swarm manager: init it if inactive, never leave it."""
-    client = docker.APIClient(version="auto")
-    if client.info()["Swarm"]["LocalNodeState"] == "inactive":
-        client.init_swarm(advertise_addr="127.0.0.1")
-    assert client.info()["Swarm"]["ControlAvailable"], "the host engine must be a swarm manager"
-    return client
-
-
 def compose(image):
     command = ["sleep", "infinity"]
     return {"services": {

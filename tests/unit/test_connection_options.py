@@ -8,11 +8,11 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import (
     DOCKER_COMMON_ARGS,
-    SwarmOpsError,
     connection_settings,
     is_loopback,
     split_docker_host,
 )
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 DOCKER_ENV = ("DOCKER_HOST", "DOCKER_TLS", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH",
               "DOCKER_API_VERSION", "DOCKER_TIMEOUT", "DOCKER_TLS_HOSTNAME")

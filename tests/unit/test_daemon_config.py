@@ -20,7 +20,7 @@ from ansible_collections.swarmops.core.plugins.module_utils.daemon_config import
     render,
     secrets_in,
 )
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 TLS = {"tlsverify": True, "tlscacert": "/etc/docker/ca.pem", "tlscert": "/etc/docker/cert.pem",
        "tlskey": "/etc/docker/key.pem"}

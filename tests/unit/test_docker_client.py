@@ -1,9 +1,11 @@
-"""The engine-client leaf (docker_client): clock, out-of-sequence retry, inspect-or-none, raw POST,
-SDK version check; and the rules that keep it the only way to the engine (no private docker-py
-attribute in plugins/, docker_common free of the SDK, the leaf importing nothing above it)."""
+"""The engine-client leaf (docker_client): out-of-sequence retry, inspect-or-none, raw POST,
+SDK version check; and the rules that keep it the only way to the engine and the layers in order
+(no private docker-py attribute in plugins/, runner and docker_common free of the SDK, no
+module_utils file importing one from a layer above it). The runner has its own test_runner.py."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
@@ -15,25 +17,11 @@ import requests
 from docker.errors import APIError, NotFound
 
 from ansible_collections.swarmops.core.plugins.module_utils import docker_client
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
+from test_runner import FakeTime
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = ROOT / "plugins"
-
-
-class FakeTime:
-    """Stands in for the time module inside docker_client: sleeping advances a counter."""
-
-    def __init__(self):
-        self.now = 1000.0
-        self.sleeps = []
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -41,34 +29,6 @@ def fake_time(monkeypatch):
     fake = FakeTime()
     monkeypatch.setattr(docker_client, "time", fake)
     return fake
-
-
-# ---------------------------------------------------------------- clock
-
-def test_clock_first_attempt_at_once_then_every_interval_until_the_deadline(fake_time):
-    attempts = list(docker_client.clock(10, 2))
-    assert attempts == [0, 1, 2, 3, 4, 5]  # at t=0,2,4,6,8 and one last look at t=10
-    assert fake_time.sleeps == [2] * 5
-
-
-def test_clock_zero_timeout_still_looks_once(fake_time):
-    assert list(docker_client.clock(0, 1)) == [0]
-    assert fake_time.sleeps == []
-
-
-def test_clock_deadline_is_fixed_when_called_not_at_first_attempt(fake_time):
-    ticks = docker_client.clock(5, 1)
-    fake_time.now += 4  # work done before the loop starts counts against the timeout
-    assert list(ticks) == [0, 1]
-
-
-def test_clock_stops_when_the_caller_returns(fake_time):
-    def wait():
-        for attempt in docker_client.clock(60, 0.5):
-            if attempt == 2:
-                return "done"
-        return "timeout"
-    assert wait() == "done" and fake_time.sleeps == [0.5, 0.5]
 
 
 # ---------------------------------------------------------------- out-of-sequence retry
@@ -237,20 +197,83 @@ def test_private_pattern_catches_what_it_should(line):
     assert PRIVATE.search(line)
 
 
-def _imported_module_utils(path):
-    return set(re.findall(r"plugins\.module_utils(?:\.|\s+import\s+)(\w+)", path.read_text()))
+COLLECTION = "ansible_collections.swarmops.core"
+MODULE_UTILS = COLLECTION + ".plugins.module_utils"
+
+# module_utils by layer, lowest first: a file imports only from a layer before its own.
+# Lines of descent that never meet (the stack pipeline, swarm, the providers) are ordered
+# arbitrarily among themselves; what matters is that nothing imports back up.
+LAYERS = (
+    # shared leaves: the module runner, the Plan type and pure helpers, importing nothing from the collection
+    ("runner", "dict_paths", "stack_names", "plan"),
+    # the client leaf: connection options, then the engine client
+    ("docker_common",),
+    ("docker_client",),
+    # the stack pipeline, one step a layer
+    ("compose_yaml",), ("compose",), ("stack_convert",), ("stack_plan",), ("stack_apply", "stack_query"),
+    ("stack",),
+    # swarm, engine and registry, images, hosts
+    ("swarm", "engine", "container", "daemon_config", "docker_auth", "http_probe", "image_build", "htpasswd",
+     "x509", "ssh_key", "lab", "lab_image", "qemu_image"),
+    # providers
+    ("virtualbox",), ("qemu",),
+)
+LAYER = {name: number for number, names in enumerate(LAYERS) for name in names}
 
 
-def test_client_leaf_stands_only_on_docker_common():
-    assert _imported_module_utils(PLUGINS / "module_utils" / "docker_client.py") == {"docker_common"}
-    assert _imported_module_utils(PLUGINS / "module_utils" / "docker_common.py") == set()
+def _collection_imports(path):
+    """Every ``ansible_collections.swarmops.core...`` module ``path`` imports (module_utils files by name)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == MODULE_UTILS:
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(COLLECTION):
+            found.add(node.module[len(MODULE_UTILS) + 1:] if node.module.startswith(MODULE_UTILS + ".")
+                      else node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith(COLLECTION))
+    return found
+
+
+def test_every_module_utils_file_has_a_layer():
+    files = {p.stem for p in (PLUGINS / "module_utils").glob("*.py") if p.stem != "__init__"}
+    assert files - set(LAYER) == set(), "give these files a row in LAYERS"
+    assert set(LAYER) - files == set(), "LAYERS names files that do not exist"
+
+
+def test_no_module_utils_file_imports_from_a_layer_above_it():
+    offenders = []
+    for name, layer in sorted(LAYER.items()):
+        for imported in sorted(_collection_imports(PLUGINS / "module_utils" / (name + ".py"))):
+            if LAYER.get(imported, len(LAYERS)) >= layer:
+                offenders.append("%s (layer %d) imports %s (layer %s)" % (name, layer, imported, LAYER.get(imported)))
+    assert not offenders
+
+
+def test_the_runner_imports_nothing_from_the_collection():
+    for name in LAYERS[0]:
+        assert _collection_imports(PLUGINS / "module_utils" / (name + ".py")) == set(), name
+
+
+def test_client_leaf_stands_only_on_runner_and_docker_common():
+    assert _collection_imports(PLUGINS / "module_utils" / "docker_client.py") == {"docker_common", "runner"}
+    assert _collection_imports(PLUGINS / "module_utils" / "docker_common.py") == {"runner"}
+
+
+def test_docker_free_plugins_stand_on_the_runner_not_on_docker_common():
+    """The VBoxManage and QEMU providers and the inventory plugin take the error type and clock
+    from runner: nothing about Docker connections is theirs to import."""
+    for path in (PLUGINS / "module_utils" / "virtualbox.py", PLUGINS / "module_utils" / "qemu.py",
+                 *sorted((PLUGINS / "inventory").glob("*.py"))):
+        imported = _collection_imports(path)
+        assert "runner" in imported and not imported & {"docker_common", "docker_client"}, path.name
 
 
 def test_docker_common_and_the_leaf_do_not_import_the_sdk():
     """Modules that never reach an engine (or fail validation first) do not pay for `import docker`."""
     code = ("import sys; sys.path.insert(0, %r)\n"
-            "from ansible_collections.swarmops.core.plugins.module_utils import docker_common, docker_client, "
-            "virtualbox, htpasswd, x509, daemon_config\n"
+            "from ansible_collections.swarmops.core.plugins.module_utils import runner, docker_common, docker_client, "
+            "virtualbox, qemu, htpasswd, x509, daemon_config, ssh_key, stack_names, dict_paths\n"
             "print(sorted(m for m in sys.modules if m == 'docker' or m.startswith('docker.')))"
             % str(ROOT / ".collections"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
@@ -258,9 +281,9 @@ def test_docker_common_and_the_leaf_do_not_import_the_sdk():
 
 
 def test_only_the_leaf_deadline_loop():
-    """Every wait in plugins/ goes through docker_client.clock: no hand-written deadline arithmetic."""
+    """Every wait in plugins/ goes through runner.clock: no hand-written deadline arithmetic."""
     offenders = [str(p.relative_to(ROOT)) for p in _plugin_sources()
-                 if p.name != "docker_client.py" and re.search(r"monotonic\(\)\s*\+", p.read_text())]
+                 if p.name != "runner.py" and re.search(r"monotonic\(\)\s*\+", p.read_text())]
     assert not offenders
 
 

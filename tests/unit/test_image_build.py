@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.swarmops.core.plugins.module_utils import image_build as ib
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 COLLECTIONS = Path(__file__).resolve().parents[2] / ".collections"
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n"
@@ -219,7 +219,7 @@ UNREADABLE_SCRIPT = """
 import os, sys
 sys.path.insert(0, sys.argv[2])
 from ansible_collections.swarmops.core.plugins.module_utils import image_build as ib
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 if os.geteuid() == 0:  # root reads every file: drop to nobody once the code is imported
     os.setgroups([]); os.setgid(65534); os.setuid(65534)
 try:

@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.swarmops.core.plugins.module_utils import qemu
 from ansible_collections.swarmops.core.plugins.module_utils import qemu_image
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 
 @pytest.fixture()

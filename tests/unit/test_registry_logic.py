@@ -8,8 +8,8 @@ import bcrypt
 import pytest
 
 from ansible_collections.swarmops.core.plugins.module_utils import container, docker_auth, htpasswd, x509
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.http_probe import missing_expectations
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 # ---------------------------------------------------------------- x509
 

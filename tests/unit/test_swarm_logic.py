@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.swarmops.core.plugins.module_utils import swarm
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 WORKER_TOKEN = "SWMTKN-1-" + "3" * 50 + "-" + "a" * 25
 

@@ -10,7 +10,7 @@ import threading
 import pycdlib
 import pytest
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils import virtualbox as vb
 
 SHOWVMINFO = '''name="myvm1"

@@ -3,7 +3,7 @@
 import pytest
 
 from ansible_collections.swarmops.core.plugins.module_utils import lab
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 
 def params(**over):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.swarmops.core.plugins.module_utils import compose
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.stack import (
     interpolation_env,
     read_env_files,

@@ -12,7 +12,7 @@ import pytest
 
 from ansible_collections.swarmops.core.plugins.module_utils import stack_apply
 from ansible_collections.swarmops.core.plugins.module_utils.compose import load
-from ansible_collections.swarmops.core.plugins.module_utils.docker_common import SwarmOpsError
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 from ansible_collections.swarmops.core.plugins.module_utils.stack import content_key, printable_values
 from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import (
     HMAC_LABEL,
