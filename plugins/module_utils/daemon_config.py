@@ -10,7 +10,7 @@ host differs is replaced and reported (``overridden``); ``remove`` names keys to
 build(config)   -> the owned keys, canonical (pure; every problem listed at once, by key)
 read(path)      -> the current file as (text or None, dict); refuses a file it cannot merge
 merge(...)      -> the file after the change (pure)
-plan(...)       -> changed?, before/after diff with credentials masked (pure)
+plan(...)       -> a Plan: write or not, before/after diff with credentials masked (pure)
 file_mode(...)  -> 0600 when the file holds credentials (pure)
 The module writes the file; nothing here touches the disk except read().
 """
@@ -22,6 +22,7 @@ import json
 import os
 import re
 
+from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 STR, BOOL, INT = "str", "bool", "int"
@@ -455,8 +456,9 @@ def file_mode(config, current_mode):
 def plan(current_text, current, merged, current_mode=None):
     """Decide whether the file must be written; the comparison is semantic, not textual.
 
-    Returns (changed, diff): before/after for Ansible's --diff, both rendered the same way so
-    the diff shows the keys that change and nothing else; credentials masked.
+    Returns a Plan: one ``write`` action (the text and mode to write) or none; before/after
+    for Ansible's --diff, both rendered the same way so the diff shows the keys that change
+    and nothing else; credentials masked.
     """
     after = render(merged)
     if current_text is None:
@@ -465,4 +467,7 @@ def plan(current_text, current, merged, current_mode=None):
         changed = current != merged or (current_mode is not None
                                         and file_mode(merged, current_mode) != current_mode)
     before = render(current) if current_text is not None else ""
-    return changed, dict(before=mask(before), after=mask(after))
+    result = Plan(before=mask(before), after=mask(after))
+    if changed:
+        result.add("write", text=after, mode=file_mode(merged, current_mode))
+    return result

@@ -20,6 +20,7 @@ import re
 import stat
 import tempfile
 
+from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 try:
@@ -269,6 +270,30 @@ def push_needed(local_image, repository, remote_digest):
     return "%s@%s" % (repository, remote_digest) not in ((local_image or {}).get("RepoDigests") or [])
 
 
+def _row(action):
+    """The result's action text: 'build <ref>', 'tag <ref>', 'push <ref>'."""
+    return "%s %s" % (action["action"], action["ref"])
+
+
+def plan_image(images, refs, wanted_hash, force, remote=None):
+    """-> Plan: build, tag and push actions (each with its ``ref``); before/after the context
+    hash and image id. ``remote`` ({ref: registry digest or None}) only when pushing. Pure."""
+    build, retag, old_hash = plan_build(images, refs, wanted_hash, force)
+    old_id = (images[refs[0]] or {}).get("Id")
+    plan = Plan(before=dict(context_hash=old_hash, image_id=old_id), row=_row,
+                after=dict(context_hash=wanted_hash, image_id=None if build else old_id))
+    if build:
+        plan.add("build", ref=refs[0])
+    for ref in retag:
+        plan.add("tag", ref=ref)
+    if remote is not None:
+        # A fresh build has no repository digest yet, so every reference is pushed.
+        for ref in refs:
+            if build or push_needed(images[refs[0]], split_reference(ref)[0], remote[ref]):
+                plan.add("push", ref=ref)
+    return plan
+
+
 # ---------------------------------------------------------------- apply
 
 def _failing_step(lines):
@@ -369,7 +394,42 @@ def push(client, ref, auth):
     return digest
 
 
+def _apply_build(client, action, ctx):
+    ctx["image_id"], log = run_build(client, ctx["context"], ctx["refs"], *ctx["build_options"])
+    ctx["build_log"] = log[-LOG_TAIL:]
+
+
+def _apply_tag(client, action, ctx):
+    tag_image(client, ctx["image_id"], action["ref"])
+
+
+def _apply_push(client, action, ctx):
+    ctx["pushed"][action["ref"]] = push(client, action["ref"], ctx["auths"][action["ref"]])
+
+
+STEPS = {"build": _apply_build, "tag": _apply_tag, "push": _apply_push}
+
+
+def apply(client, plan, ctx):
+    """Carry out the plan's actions in order (STEPS); -> ctx with image_id, build_log (when
+    built) and pushed ({ref: digest the registry reported})."""
+    ctx = dict(ctx, pushed={})
+    for action in plan.actions:
+        dispatch(STEPS, action["action"])(client, action, ctx)
+    return ctx
+
+
 # ---------------------------------------------------------------- the module's run
+
+def _read(client, params, refs):
+    """Local images, and (before anything is built) the registry's digests, which also proves
+    the credentials work. -> (images, auths, remote); remote is None without push."""
+    images = read_images(client, refs)
+    if not params.get("push"):
+        return images, {}, None
+    auths = {ref: auth_config(params.get("registry_auth"), split_reference(ref)[0]) for ref in refs}
+    return images, auths, {ref: remote_digest(client, ref, auths[ref]) for ref in refs}
+
 
 def ensure_image(client, params, check_mode):
     """read -> plan -> apply for docker_image_build; -> result dict."""
@@ -379,53 +439,35 @@ def ensure_image(client, params, check_mode):
     context = load_context(params["path"], params.get("dockerfile") or "Dockerfile",
                            params.get("ca_certificates"))
     wanted = context_hash(context, build_args, params.get("target"), user_labels, params.get("platform"))
-
-    # read: local images, and (before anything is built) the registry's digests,
-    # which also proves the credentials work.
-    images = read_images(client, refs)
-    auths, remote = {}, {}
-    if params.get("push"):
-        for ref in refs:
-            auths[ref] = auth_config(params.get("registry_auth"), split_reference(ref)[0])
-            remote[ref] = remote_digest(client, ref, auths[ref])
-
-    build, retag, old_hash = plan_build(images, refs, wanted, params.get("force"))
-    old_id = (images[refs[0]] or {}).get("Id")
-    actions = (["build %s" % refs[0]] if build else []) + ["tag %s" % ref for ref in retag]
-    if params.get("push"):
-        # A fresh build has no repository digest yet, so every reference is pushed.
-        actions += ["push %s" % ref for ref in refs
-                    if build or push_needed(images[refs[0]], split_reference(ref)[0], remote[ref])]
-    result = dict(changed=bool(actions), context_hash=wanted, references=refs, actions=actions,
-                  image_id=None if build else old_id,
-                  diff=dict(before=dict(context_hash=old_hash, image_id=old_id),
-                            after=dict(context_hash=wanted, image_id=None if build else old_id)))
-    if params.get("push") and not build:
+    images, auths, remote = _read(client, params, refs)
+    plan = plan_image(images, refs, wanted, params.get("force"), remote)
+    result = dict(changed=bool(plan), context_hash=wanted, references=refs, actions=plan.summary(),
+                  image_id=plan.after["image_id"], diff=plan.diff())
+    if remote is not None and "build" not in plan.verbs():
         result["digests"] = {ref: remote[ref] for ref in refs}
         result["digest"] = remote[refs[0]]
     if check_mode:
         return result
+    build_options = (build_args, params.get("target"), dict(user_labels, **{HASH_LABEL: wanted}),
+                     params.get("platform"), params.get("pull"), params.get("nocache"), params.get("build_timeout"))
+    done = apply(client, plan, dict(context=context, refs=refs, build_options=build_options, auths=auths,
+                                    image_id=plan.before["image_id"]))
+    return _result_after(result, plan, done, remote)
 
-    # apply
-    if build:
-        labels = dict(user_labels, **{HASH_LABEL: wanted})
-        image_id, log = run_build(client, context, refs, build_args, params.get("target"), labels,
-                                  params.get("platform"), params.get("pull"), params.get("nocache"),
-                                  params.get("build_timeout"))
-        result["build_log"] = log[-LOG_TAIL:]
-        result["image_id"] = result["diff"]["after"]["image_id"] = image_id
-    for ref in retag:
-        tag_image(client, result["image_id"], ref)
-    pushes = [a[len("push "):] for a in actions if a.startswith("push ")]
-    if pushes:
-        digests = dict((ref, remote[ref]) for ref in refs)
-        for ref in pushes:
-            digests[ref] = push(client, ref, auths[ref])
-        unchanged = [ref for ref in pushes if digests[ref] == remote[ref]]
+
+def _result_after(result, plan, done, remote):
+    """The result once applied: the built image, and the pushes that changed the registry."""
+    if "build_log" in done:
+        result["build_log"] = done["build_log"]
+        result["image_id"] = done["image_id"]
+        result["diff"] = dict(before=plan.before, after=dict(plan.after, image_id=done["image_id"]))
+    if done["pushed"]:
+        digests = {**remote, **done["pushed"]}
         # The registry already held that very manifest (e.g. the same image pushed from
         # elsewhere): the push changed nothing there.
-        result["actions"] = [a for a in actions if a[len("push "):] not in unchanged]
+        unchanged = {ref for ref, digest in done["pushed"].items() if digest == remote[ref]}
+        result["actions"] = [plan.row(a) for a in plan.actions if not (a["action"] == "push" and a["ref"] in unchanged)]
         result["changed"] = bool(result["actions"])
         result["digests"] = digests
-        result["digest"] = digests[refs[0]]
+        result["digest"] = digests[result["references"][0]]
     return result

@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The local lab: containers that behave like fresh VMs (systemd, sshd, python3, no Docker).
 
-validate/build/plan are pure; read and apply talk to the engine.
+validate/build/plan are pure; read and apply talk to the engine. plan() returns a Plan
+whose actions are {action, kind, name, spec or reason}; apply() runs them through STEPS.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import socket
 import tarfile
 
+from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch, keyed
 from ansible_collections.swarmops.core.plugins.module_utils import units
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
@@ -123,14 +125,27 @@ def read(client, lab):
 
 
 def plan(actual, desired, state, prune=True):
-    """Ordered actions; each is (verb, kind, name, detail).
+    """-> Plan: ordered actions, and before/after as {network: subnet, hosts: {host: spec hash}}.
 
     With ``prune`` the lab is exactly ``desired``: other hosts of the lab are removed, and
     state=absent removes the whole lab. Without it (a play run with --limit) only the hosts
     in ``desired`` are touched; the network goes only when no other host of the lab is left.
     """
+    result = Plan(row=keyed("action", "kind", "name"))
     if state == "absent":
-        return plan_absent(actual, desired, prune)
+        _plan_absent(result, actual, desired, prune)
+    else:
+        _plan_present(result, actual, desired, prune)
+    result.before = dict(network=actual["network"] and actual["network"]["subnet"],
+                         hosts={h: c["spec_hash"] for h, c in sorted(actual["containers"].items())})
+    if not result.actions:
+        result.after = result.before
+    elif state != "absent":
+        result.after = dict(network=desired["subnet"], hosts={h["name"]: h["spec_hash"] for h in desired["hosts"]})
+    return result
+
+
+def _plan_present(result, actual, desired, prune):
     net = actual["network"]
     recreate_all = bool(net and net["subnet"] != desired["subnet"])
     wanted = {h["name"] for h in desired["hosts"]}
@@ -141,27 +156,27 @@ def plan(actual, desired, state, prune=True):
             "%s %s outside this run (--limit). Run without --limit." % (
                 desired["name"], net["subnet"], desired["subnet"], ", ".join(others),
                 "is" if len(others) == 1 else "are"))
-    actions = []
     if recreate_all:
         for host in sorted(actual["containers"]):
-            actions.append(("remove", "container", host, "network subnet changed"))
-        actions.append(("remove", "network", desired["network"], "subnet %s -> %s" % (net["subnet"], desired["subnet"])))
+            result.add("remove", kind="container", name=host, reason="network subnet changed")
+        result.add("remove", kind="network", name=desired["network"],
+                   reason="subnet %s -> %s" % (net["subnet"], desired["subnet"]))
     if not net or recreate_all:
-        actions.append(("create", "network", desired["network"], desired["subnet"]))
+        result.add("create", kind="network", name=desired["network"], subnet=desired["subnet"])
     if prune and not recreate_all:
-        actions.extend(("remove", "container", host, "not in the lab definition") for host in others)
+        for host in others:
+            result.add("remove", kind="container", name=host, reason="not in the lab definition")
     for spec in desired["hosts"]:
         current = None if recreate_all else actual["containers"].get(spec["name"])
         if current is None:
-            actions.append(("create", "container", spec["name"], spec))
+            result.add("create", kind="container", name=spec["name"], spec=spec)
         elif current["spec_hash"] != spec["spec_hash"]:
-            actions.append(("recreate", "container", spec["name"], spec))
+            result.add("recreate", kind="container", name=spec["name"], spec=spec)
         elif current["state"] != "running":
-            actions.append(("start", "container", spec["name"], spec))
-    return actions
+            result.add("start", kind="container", name=spec["name"], spec=spec)
 
 
-def plan_absent(actual, desired, prune):
+def _plan_absent(result, actual, desired, prune):
     """Remove the lab's containers, then volumes, then the network (see plan)."""
     if prune:
         hosts, volumes = sorted(actual["containers"]), sorted(actual["volumes"])
@@ -169,20 +184,21 @@ def plan_absent(actual, desired, prune):
         named = {h["name"] for h in desired["hosts"]}
         hosts = sorted(named & set(actual["containers"]))
         volumes = sorted(actual["volumes"] & {volume_name(desired["name"], h) for h in named})
-    actions = [("remove", "container", host, None) for host in hosts]
-    actions += [("remove", "volume", vol, None) for vol in volumes]
+    for host in hosts:
+        result.add("remove", kind="container", name=host)
+    for vol in volumes:
+        result.add("remove", kind="volume", name=vol)
     if actual["network"] and not set(actual["containers"]) - set(hosts):
-        actions.append(("remove", "network", desired["network"], None))
-    return actions
+        result.add("remove", kind="network", name=desired["network"])
 
 
-def ports_in_use(actions, actual):
+def ports_in_use(plan, actual):
     """Host ports the plan needs that something other than this lab's containers holds."""
     busy = []
-    for verb, kind, host, spec in actions:
-        if kind != "container" or verb not in ("create", "recreate", "start"):
+    for action in plan.actions:
+        if action["kind"] != "container" or action["action"] not in ("create", "recreate", "start"):
             continue
-        for ip, host_port, _cport, proto in spec["ports"]:
+        for ip, host_port, _cport, proto in action["spec"]["ports"]:
             if (ip, host_port, proto) in actual["ports"]:
                 continue
             sock_type = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
@@ -191,7 +207,7 @@ def ports_in_use(actions, actual):
                 try:
                     probe.bind((ip, host_port))
                 except OSError:
-                    busy.append("%s:%d/%s (lab host %s)" % (ip, host_port, proto, host))
+                    busy.append("%s:%d/%s (lab host %s)" % (ip, host_port, proto, action["name"]))
     return busy
 
 
@@ -235,37 +251,48 @@ def _create_container(client, lab, desired, spec, public_key):
     client.start(container["Id"])
 
 
-def apply(client, lab, desired, actual, actions, public_key):
-    for verb, kind, name, spec in actions:
+def apply(client, lab, desired, actual, plan, public_key):
+    """Carry out the plan's actions in order through STEPS."""
+    ctx = dict(lab=lab, desired=desired, actual=actual, public_key=public_key)
+    for action in plan.actions:
+        lab_step = dispatch(STEPS, (action["action"], action["kind"]))
         try:
-            if kind == "network" and verb == "remove":
-                client.remove_network(name)
-            elif kind == "network":
-                ipam = {"Driver": "default", "Config": [{"Subnet": desired["subnet"], "Gateway": desired["gateway"]}]}
-                client.create_network(name, driver="bridge", ipam=ipam, labels={LAB_LABEL: lab})
-            elif kind == "volume":
-                client.remove_volume(name, force=True)
-            elif verb == "remove":
-                client.remove_container(actual["containers"][name]["id"], force=True)
-            elif verb == "recreate":
-                client.remove_container(actual["containers"][name]["id"], force=True)
-                _create_container(client, lab, desired, spec, public_key)
-            elif verb == "start":
-                client.start(actual["containers"][name]["id"])
-            else:
-                _create_container(client, lab, desired, spec, public_key)
+            lab_step(client, action, ctx)
         except DockerException as exc:
-            raise SwarmOpsError("Lab %s: could not %s %s %s: %s" % (lab, verb, kind, name, exc))
+            raise SwarmOpsError("Lab %s: could not %s %s %s: %s"
+                                % (lab, action["action"], action["kind"], action["name"], exc))
 
 
-def summary(actions):
-    return [dict(action=verb, kind=kind, name=name) for verb, kind, name, _spec in actions]
+def _create_network(client, action, ctx):
+    desired = ctx["desired"]
+    ipam = {"Driver": "default", "Config": [{"Subnet": desired["subnet"], "Gateway": desired["gateway"]}]}
+    client.create_network(action["name"], driver="bridge", ipam=ipam, labels={LAB_LABEL: ctx["lab"]})
 
 
-def diff(actual, desired, actions):
-    before = dict(network=actual["network"] and actual["network"]["subnet"],
-                  hosts={h: c["spec_hash"] for h, c in sorted(actual["containers"].items())})
-    after = {} if not desired else dict(network=desired["subnet"], hosts={h["name"]: h["spec_hash"] for h in desired["hosts"]})
-    if not actions:
-        after = before
-    return dict(before=before, after=after)
+def _remove_container(client, action, ctx):
+    client.remove_container(ctx["actual"]["containers"][action["name"]]["id"], force=True)
+
+
+def _start_container(client, action, ctx):
+    client.start(ctx["actual"]["containers"][action["name"]]["id"])
+
+
+def _new_container(client, action, ctx):
+    _create_container(client, ctx["lab"], ctx["desired"], action["spec"], ctx["public_key"])
+
+
+def _recreate_container(client, action, ctx):
+    _remove_container(client, action, ctx)
+    _new_container(client, action, ctx)
+
+
+# (action, kind) -> step(client, action, ctx)
+STEPS = {
+    ("remove", "network"): lambda client, action, ctx: client.remove_network(action["name"]),
+    ("create", "network"): _create_network,
+    ("remove", "volume"): lambda client, action, ctx: client.remove_volume(action["name"], force=True),
+    ("remove", "container"): _remove_container,
+    ("recreate", "container"): _recreate_container,
+    ("start", "container"): _start_container,
+    ("create", "container"): _new_container,
+}

@@ -25,11 +25,11 @@ import subprocess
 import time
 import uuid
 
+from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch
 from ansible_collections.swarmops.core.plugins.module_utils import units
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
 from ansible_collections.swarmops.core.plugins.module_utils.ssh_key import public_key_for
 from ansible_collections.swarmops.core.plugins.module_utils.virtualbox import (
-    Plan,
     build_seed_iso,
     free_loopback_port,
     wait_for_ssh,
@@ -154,9 +154,9 @@ def diff_vm(actual, params):
         plan.add("stop")
     if resize:
         plan.add("resize", size=size)
-    if target and (not actual["running"] or "stop" in plan.summary):
+    if target and (not actual["running"] or "stop" in plan.verbs()):
         plan.add("start")
-    if ("start" in plan.summary) != ("stop" in plan.summary):
+    if ("start" in plan.verbs()) != ("stop" in plan.verbs()):
         plan.before["state"], plan.after["state"] = _state(actual), "running" if target else "stopped"
     return plan
 
@@ -290,7 +290,7 @@ def choose_accel(wanted, binary, kernel):
 def apply(plan, params, tools):
     ctx = dict(dir=vm_dir(params), accel=None, accel_message=None)
     for step in plan.actions:
-        STEPS[step["action"]](params, step, tools, ctx)
+        dispatch(STEPS, step["action"])(params, step, tools, ctx)
     return ctx
 
 
@@ -412,13 +412,13 @@ def ensure(tools, params, check_mode):
     if params["state"] != "absent" and params.get("ssh_port") is None:
         params["ssh_port"] = actual["record"]["settings"]["ssh_port"] if actual else free_loopback_port(set())
     plan = diff_vm(actual, params)
-    if "start" in plan.summary and not tools.qemu:
+    if "start" in plan.verbs() and not tools.qemu:
         raise SwarmOpsError("qemu-system-x86_64 was not found on the PATH; install qemu-system-x86 (Debian) "
                             "or set qemu.")
     ctx = {}
     if plan and not check_mode:
         ctx = apply(plan, params, tools)
-    result = dict(changed=bool(plan), actions=plan.summary, diff=dict(before=plan.before, after=plan.after),
+    result = dict(changed=bool(plan), actions=plan.summary(), diff=plan.diff(),
                   name=params["name"], state="absent", ssh_host="127.0.0.1", ssh_port=None,
                   ssh_user=params["ssh_user"], vm_dir=vm_dir(params))
     if ctx.get("accel"):

@@ -167,7 +167,8 @@ def deploy(client, params, check_mode=False, file_env=None):
         current = stack_apply.read_current(client, stack)
         plan = stack_plan.removal_plan(current)
         if not check_mode:
-            warnings += stack_apply.apply_plan(client, plan, timeout=params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT)
+            warnings += stack_apply.apply_plan(client, plan,
+                                               timeout=params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT).warnings
         return _result(plan, warnings, params)
 
     env = interpolation_env(params, file_env)
@@ -179,38 +180,39 @@ def deploy(client, params, check_mode=False, file_env=None):
     conflicts = stack_apply.published_port_conflicts(client, stack, desired)
     if conflicts:
         raise SwarmOpsError("Cannot deploy stack %s: %s" % (stack, "; ".join(conflicts)), problems=conflicts)
-    digests, digest_warnings = {}, []
+    digests, unresolved = {}, []
     if params.get("resolve_image", "always") == "always":
         images = [s["TaskTemplate"]["ContainerSpec"]["Image"] for s in desired["services"].values()]
-        digests, digest_warnings = stack_apply.resolve_digests(client, images)
+        digests, unresolved = stack_apply.resolve_digests(client, images)
     try:
         plan = stack_plan.make_plan(desired, current, params.get("resolve_image", "always"),
                                     params.get("prune", False), digests, client.api_version)
     except stack_plan.PlanError as exc:
         raise SwarmOpsError(str(exc))
     warnings += plan.warnings
-    if digest_warnings:
+    if unresolved:
         touched = {a["body"]["TaskTemplate"]["ContainerSpec"]["Image"] for a in plan.actions
                    if a["kind"] == "service" and a["action"] in ("create", "update")}
-        warnings += [w for w in digest_warnings if w.split()[1] in touched]
+        warnings += [stack_apply.digest_warning(image) for image in unresolved if image in touched]
     if check_mode or not plan.changed:
         return _result(plan, warnings, params)
 
     with step("applying the plan", "stack %s" % stack):
-        warnings += stack_apply.apply_plan(client, plan, params.get("with_registry_auth", False),
-                                           timeout=params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT)
-    warnings += _converge(client, plan, params, stack)
+        applied = stack_apply.apply_plan(client, plan, params.get("with_registry_auth", False),
+                                         timeout=params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT)
+    warnings += applied.warnings
+    warnings += _converge(client, plan, applied, params, stack)
     return _result(plan, warnings, params)
 
 
-def _converge(client, plan, params, stack):
-    """Wait, roll back on failure; superseded configs/secrets go only after success."""
+def _converge(client, plan, applied, params, stack):
+    """Wait for what apply did, roll back on failure; superseded configs/secrets go only after success."""
     if not params.get("wait", True):
         return stack_apply.defer_superseded(plan, "wait is off, so this run did not see the services converge")
     with step("waiting for the services", "stack %s" % stack):
-        failed = stack_apply.wait_for(client, plan, params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT)
+        failed = stack_apply.wait_for(client, applied.services, params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT)
     if failed:
-        rolled = stack_apply.rollback(client, plan, failed) if params.get("rollback") else []
+        rolled = stack_apply.rollback(client, applied.services, failed) if params.get("rollback") else []
         stack_apply.defer_superseded(plan, "the services did not converge")
         raise SwarmOpsError(_failure_message(failed, rolled), failures=failed, rollback=rolled,
                             actions=plan.summary(), changed=True)

@@ -4,15 +4,20 @@
 """Step 4 of the stack pipeline: the Engine API side.
 
 read_current() and resolve_digests() only inspect. apply_plan() and
-remove_superseded() are the only code in the pipeline that changes the cluster;
-wait_for() watches the services apply_plan() touched, rollback() undoes them after
-a failed wait, and only after a successful one does remove_superseded() delete the
-configs and secrets the old specs used (defer_superseded() otherwise).
+remove_superseded() are the only code in the pipeline that changes the cluster.
+apply_plan() carries out the plan's actions through APPLY_STEPS and returns what it did
+(Applied: the services it created or updated, with the engine's IDs and timestamps, and
+the engine's warnings); it never writes into the plan. wait_for() watches those services,
+rollback() undoes them after a failed wait, and only after a successful one does
+remove_superseded() delete the configs and secrets the old specs used (defer_superseded()
+otherwise).
 """
 
 from __future__ import annotations
 
+import copy
 import time
+from collections import namedtuple
 from datetime import datetime, timedelta, timezone
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import (
@@ -20,8 +25,10 @@ from ansible_collections.swarmops.core.plugins.module_utils.docker_client import
     post_json,
     retry_out_of_sequence,
 )
+from ansible_collections.swarmops.core.plugins.module_utils.plan import NOOP, dispatch
 from ansible_collections.swarmops.core.plugins.module_utils.runner import DEFAULT_WAIT_TIMEOUT, SwarmOpsError, clock
 from ansible_collections.swarmops.core.plugins.module_utils.stack_names import NAMESPACE_LABEL
+from ansible_collections.swarmops.core.plugins.module_utils.stack_plan import defer_after_converge
 
 try:
     from docker import auth as docker_auth
@@ -77,8 +84,8 @@ def _with_digest(image, digest):
 
 
 def resolve_digests(client, images):
-    """-> ({image: image@digest}, warnings), asking the registry like --resolve-image=always."""
-    digests, warnings = {}, []
+    """-> ({image: image@digest}, [images not resolved]), asking the registry like --resolve-image=always."""
+    digests, unresolved = {}, []
     for image in sorted(set(images)):
         if "@" in image:
             continue
@@ -86,10 +93,15 @@ def resolve_digests(client, images):
             info = client.inspect_distribution(image, auth_config=None)
             digests[image] = _with_digest(image, info["Descriptor"]["digest"])
         except Exception:  # unreachable registry, unknown image, no auth: the engine-side fallback
-            warnings.append("image %s could not be accessed on a registry to record its digest. Each node "
-                            "will access %s independently, possibly leading to different nodes running "
-                            "different versions of the image." % (image, image))
-    return digests, warnings
+            unresolved.append(image)
+    return digests, unresolved
+
+
+def digest_warning(image):
+    """What docker stack deploy says about an image it could not resolve."""
+    return ("image %s could not be accessed on a registry to record its digest. Each node will access %s "
+            "independently, possibly leading to different nodes running different versions of the image."
+            % (image, image))
 
 
 def _create_network(client, body):
@@ -131,7 +143,7 @@ def _update_service(client, action, headers, rollback=False):
     return retry_out_of_sequence(write)
 
 
-def _relabel(client, action):
+def _apply_relabel(client, action, ctx):
     """POST /{secrets,configs}/{id}/update: the engine accepts a change of the labels only."""
     post_json(client, "/%ss/%s/update" % (action["kind"], action["id"]), action["body"],
               params={"version": action["version"]})
@@ -196,47 +208,92 @@ def _wait_gone(client, network_id, ticks):
             return
 
 
+# What apply_plan did: services = [{name, id, action, since, rolling}] it created or updated
+# (since: the manager's timestamp of the create/update), warnings = the engine's warnings.
+Applied = namedtuple("Applied", "services warnings")
+
+
 def apply_plan(client, plan, with_registry_auth=False, timeout=DEFAULT_WAIT_TIMEOUT):
-    """Carry out the plan's actions in order. Returns warnings from the engine."""
-    warnings, removed_services = [], []
+    """Carry out the plan's actions in order (APPLY_STEPS); -> Applied. Never writes into the plan."""
+    ctx = dict(with_registry_auth=with_registry_auth, timeout=timeout, created={"secret": {}, "config": {}},
+               removed_services=[], services=[], warnings=[])
     for action in plan.actions:
-        if action.get("after_converge"):
-            continue  # remove_superseded() or defer_superseded() decides
-        kind, verb, name = action["kind"], action["action"], action["name"]
-        if kind == "network" and verb == "remove" and removed_services:
-            _wait_tasks_gone(client, removed_services, timeout)
-            removed_services = []
+        if action["action"] == NOOP or action.get("after_converge"):
+            continue  # after_converge: remove_superseded() or defer_superseded() decides
+        apply_step = dispatch(APPLY_STEPS, (action["action"], action["kind"]))
         try:
-            if verb == "create":
-                if kind == "network":
-                    _create_network(client, action["body"])
-                elif kind in ("secret", "config"):
-                    plan.ids[kind][name] = post_json(client, "/%ss/create" % kind, action["body"])["ID"]
-                else:
-                    _fill_ids(action["body"], plan.ids)
-                    headers = _registry_headers(client, action["body"], with_registry_auth)
-                    result = post_json(client, "/services/create", action["body"], headers=headers)
-                    action["id"] = result["ID"]
-                    action["since"] = _ts(client.inspect_service(result["ID"])["CreatedAt"])
-                    warnings.extend(result.get("Warnings") or [])
-            elif verb == "update" and kind in ("secret", "config"):
-                _relabel(client, action)
-            elif verb == "update":
-                _fill_ids(action["body"], plan.ids)
-                headers = _registry_headers(client, action["body"], with_registry_auth)
-                result = _update_service(client, action, headers)
-                # The manager's clock stamps tasks and update status; remember when it saw the update.
-                action["since"] = _ts(client.inspect_service(action["id"])["UpdatedAt"])
-                warnings.extend((result or {}).get("Warnings") or [])
-            elif verb == "remove":
-                if kind == "service":
-                    removed_services.append(action["id"])
-                if not _remove(client, action, timeout):
-                    warnings.append("%s %s is still in use; it will be removed by a later run" % (kind, name))
+            apply_step(client, action, ctx)
         except APIError as exc:
-            raise SwarmOpsError("Failed to %s %s %s: %s" % (verb, kind, name, exc.explanation or exc),
-                                actions=plan.summary())
-    return warnings
+            raise SwarmOpsError("Failed to %s %s %s: %s" % (action["action"], action["kind"], action["name"],
+                                                            exc.explanation or exc), actions=plan.summary())
+    return Applied(ctx["services"], ctx["warnings"])
+
+
+def _with_ids(action, created):
+    """A copy of the service body with SecretID/ConfigID: the planned ones plus those apply created."""
+    body = copy.deepcopy(action["body"])
+    _fill_ids(body, {kind: dict(action["ids"][kind], **created[kind]) for kind in ("secret", "config")})
+    return body
+
+
+def _apply_create_network(client, action, ctx):
+    _create_network(client, action["body"])
+
+
+def _apply_create_object(client, action, ctx):
+    """Secrets and configs: the engine's ID is what later service bodies reference."""
+    created = post_json(client, "/%ss/create" % action["kind"], action["body"])
+    ctx["created"][action["kind"]][action["name"]] = created["ID"]
+
+
+def _apply_create_service(client, action, ctx):
+    body = _with_ids(action, ctx["created"])
+    headers = _registry_headers(client, body, ctx["with_registry_auth"])
+    result = post_json(client, "/services/create", body, headers=headers)
+    since = _ts(client.inspect_service(result["ID"])["CreatedAt"])
+    ctx["services"].append(dict(name=action["name"], id=result["ID"], action="create", since=since, rolling=False))
+    ctx["warnings"].extend(result.get("Warnings") or [])
+
+
+def _apply_update_service(client, action, ctx):
+    body = _with_ids(action, ctx["created"])
+    headers = _registry_headers(client, body, ctx["with_registry_auth"])
+    result = _update_service(client, dict(action, body=body), headers)
+    # The manager's clock stamps tasks and update status; remember when it saw the update.
+    since = _ts(client.inspect_service(action["id"])["UpdatedAt"])
+    ctx["services"].append(dict(name=action["name"], id=action["id"], action="update", since=since,
+                                rolling=bool(action.get("rolling"))))
+    ctx["warnings"].extend((result or {}).get("Warnings") or [])
+
+
+def _apply_remove(client, action, ctx):
+    if action["kind"] == "network" and ctx["removed_services"]:
+        _wait_tasks_gone(client, ctx["removed_services"], ctx["timeout"])
+        ctx["removed_services"] = []
+    if action["kind"] == "service":
+        ctx["removed_services"].append(action["id"])
+    if not _remove(client, action, ctx["timeout"]):
+        ctx["warnings"].append(_still_in_use(action))
+
+
+def _still_in_use(action):
+    return "%s %s is still in use; it will be removed by a later run" % (action["kind"], action["name"])
+
+
+# (action, kind) -> step(client, action, ctx)
+APPLY_STEPS = {
+    ("create", "network"): _apply_create_network,
+    ("create", "secret"): _apply_create_object,
+    ("create", "config"): _apply_create_object,
+    ("create", "service"): _apply_create_service,
+    ("update", "service"): _apply_update_service,
+    ("update", "secret"): _apply_relabel,
+    ("update", "config"): _apply_relabel,
+    ("remove", "service"): _apply_remove,
+    ("remove", "config"): _apply_remove,
+    ("remove", "secret"): _apply_remove,
+    ("remove", "network"): _apply_remove,
+}
 
 
 def remove_superseded(client, plan, timeout=DEFAULT_WAIT_TIMEOUT):
@@ -247,24 +304,17 @@ def remove_superseded(client, plan, timeout=DEFAULT_WAIT_TIMEOUT):
             continue
         try:
             if not _remove(client, action, timeout):
-                warnings.append("%s %s is still in use; it will be removed by a later run"
-                                % (action["kind"], action["name"]))
+                warnings.append(_still_in_use(action))
         except APIError as exc:
             raise SwarmOpsError("Failed to remove %s %s: %s" % (action["kind"], action["name"], exc.explanation or exc),
                                 actions=plan.summary())
-        action["after_converge"] = False
     return warnings
 
 
 def defer_superseded(plan, reason):
-    """Keep the superseded configs/secrets for a later run; mark them so in the plan."""
-    warnings = []
-    for action in plan.actions:
-        if action.get("after_converge"):
-            action["action"] = "deferred"
-            warnings.append("%s %s is no longer used; it is kept until a later run (%s)"
-                            % (action["kind"], action["name"], reason))
-    return warnings
+    """Keep the superseded configs/secrets for a later run: the plan shows them deferred."""
+    return ["%s %s is no longer used; it is kept until a later run (%s)" % (action["kind"], action["name"], reason)
+            for action in defer_after_converge(plan)]
 
 
 def _ts(text):
@@ -315,9 +365,9 @@ def _task_failures(tasks, since, nodes):
     return failures
 
 
-def _unschedulable(action, tasks, nodes):
+def _unschedulable(watched, tasks, nodes):
     """Tasks pending with the scheduler's reason for longer than UNSCHEDULABLE_GRACE -> failures."""
-    stuck = action.setdefault("_pending_since", {})
+    stuck = watched.setdefault("_pending_since", {})
     now, out = time.monotonic(), []
     for task in tasks:
         status = task.get("Status", {})
@@ -346,7 +396,7 @@ def _finished_slots(svc, tasks, since):
                and (_ts(task.get("CreatedAt")) or since) >= since)
 
 
-def _update_progress(svc, action, since, failures):
+def _update_progress(svc, since, failures):
     """For a rolling update: (settled, fatal); not settled until the orchestrator completed it."""
     update = svc.get("UpdateStatus") or {}
     started = _ts(update.get("StartedAt"))
@@ -359,22 +409,22 @@ def _update_progress(svc, action, since, failures):
     return state == "completed", False
 
 
-def _service_status(client, action, nodes):
-    """-> (done, failures, fatal) for one created/updated service.
+def _service_status(client, watched, nodes):
+    """-> (done, failures, fatal) for one service apply_plan() created or updated.
 
     Fatal at once: a rejected task (no such image, port in use on the node, bad mount), a task
     the scheduler cannot place for UNSCHEDULABLE_GRACE seconds, a paused or rolled back update.
     """
     # The manager stamps UpdateStatus.StartedAt a hair before the service's UpdatedAt.
-    since = action["since"] - timedelta(seconds=1)
-    svc = client.inspect_service(action["id"])
-    tasks = client.tasks(filters={"service": action["id"]})
+    since = watched["since"] - timedelta(seconds=1)
+    svc = client.inspect_service(watched["id"])
+    tasks = client.tasks(filters={"service": watched["id"]})
     failures = _task_failures(tasks, since, nodes)
-    stuck = _unschedulable(action, tasks, nodes)
+    stuck = _unschedulable(watched, tasks, nodes)
     if stuck or any(f["state"] == "rejected" for f in failures):
         return False, failures + stuck, True
-    if action["action"] == "update" and action.get("rolling"):
-        settled, fatal = _update_progress(svc, action, since, failures)
+    if watched["action"] == "update" and watched.get("rolling"):
+        settled, fatal = _update_progress(svc, since, failures)
         if not settled:
             return False, failures, fatal
     mode = svc["Spec"].get("Mode", {})
@@ -391,21 +441,20 @@ def _service_status(client, action, nodes):
     return done, failures, False
 
 
-def wait_for(client, plan, timeout, poll=0.5):
-    """Wait until the created/updated services run their new spec.
+def wait_for(client, services, timeout, poll=0.5):
+    """Wait until the services apply_plan() created/updated (Applied.services) run their new spec.
 
     Returns None on success, else a dict {service: [failures]} describing why not.
     Gives up early on a service whose tasks failed three times or whose update paused.
     """
-    actions = [a for a in plan.actions if a["kind"] == "service" and a["action"] in ("create", "update")]
-    if not actions:
+    if not services:
         return None
     nodes = {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"]) for n in client.nodes()}
-    pending = {a["name"]: a for a in actions}
+    pending = {s["name"]: dict(s) for s in services}  # copies: the wait keeps its own notes in them
     report = {}
     for dummy in clock(timeout, poll):
-        for name, action in list(pending.items()):
-            done, failures, fatal = _service_status(client, action, nodes)
+        for name, watched in list(pending.items()):
+            done, failures, fatal = _service_status(client, watched, nodes)
             report[name] = failures
             if done:
                 del pending[name]
@@ -421,23 +470,21 @@ def wait_for(client, plan, timeout, poll=0.5):
     return {k: v for k, v in report.items() if k in pending}
 
 
-def rollback(client, plan, failed):
-    """Undo the services of a failed deploy: previous spec for updates, removal for creates."""
+def rollback(client, services, failed):
+    """Undo the services apply_plan() created/updated: previous spec for updates, removal for creates."""
     done = []
-    for action in plan.actions:
-        if action["kind"] != "service" or action["action"] not in ("create", "update"):
-            continue
+    for applied in services:
         try:
-            if action["action"] == "create":
-                client.remove_service(action["id"])
-                done.append({"name": action["name"], "rollback": "removed"})
+            if applied["action"] == "create":
+                client.remove_service(applied["id"])
+                done.append({"name": applied["name"], "rollback": "removed"})
             else:
-                fresh = client.inspect_service(action["id"])
+                fresh = client.inspect_service(applied["id"])
                 if fresh.get("PreviousSpec") is None:
                     continue
-                _update_service(client, dict(action, version=fresh["Version"]["Index"], body=fresh["Spec"]),
+                _update_service(client, dict(applied, version=fresh["Version"]["Index"], body=fresh["Spec"]),
                                 None, rollback=True)
-                done.append({"name": action["name"], "rollback": "previous spec"})
+                done.append({"name": applied["name"], "rollback": "previous spec"})
         except APIError as exc:
-            done.append({"name": action["name"], "rollback": "failed: %s" % exc})
+            done.append({"name": applied["name"], "rollback": "failed: %s" % exc})
     return done

@@ -34,6 +34,7 @@ import json
 
 from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import drop_path as _pop_path
 from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import get_path as _node
+from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, keyed
 from ansible_collections.swarmops.core.plugins.module_utils.stack_convert import HMAC_LABEL, LEGACY_HASH_LABEL, OLD_HMAC_LABEL
 from ansible_collections.swarmops.core.plugins.module_utils.stack_names import IMAGE_LABEL
 
@@ -131,33 +132,35 @@ def normalize(spec, network_names=None):
     return _drop_zero(spec)
 
 
-class Plan(object):
-    def __init__(self):
-        self.actions = []
-        self.warnings = []
-        self.ids = {"secret": {}, "config": {}}  # name -> ID, filled in further by apply
+def new_plan():
+    """A Plan whose summary rows are {kind, name, action} and whose diff is keyed kind/name."""
+    return Plan(row=keyed("kind", "name", "action"))
 
-    def add(self, kind, name, action, **extra):
-        self.actions.append(dict(kind=kind, name=name, action=action, **extra))
 
-    @property
-    def changed(self):
-        return any(a["action"] != "unchanged" for a in self.actions)
+def diff_key(kind, name):
+    return "%s/%s" % (kind, name)
 
-    def summary(self):
-        return [{"kind": a["kind"], "name": a["name"], "action": a["action"]} for a in self.actions]
 
-    def diff(self):
-        before, after = {}, {}
-        for a in self.actions:
-            if a["action"] in ("unchanged", "deferred"):
-                continue
-            key = "%s/%s" % (a["kind"], a["name"])
-            if a.get("before") is not None:
-                before[key] = masked_view(a["kind"], a["before"])
-            if a.get("after") is not None:
-                after[key] = masked_view(a["kind"], a["after"])
-        return {"before": before, "after": after}
+def _add(plan, kind, name, verb, before=None, after=None, **extra):
+    """One action; its before/after (printable views) go into the plan's diff unless unchanged."""
+    plan.add(verb, kind=kind, name=name, **extra)
+    if verb == "unchanged":
+        return
+    if before is not None:
+        plan.before[diff_key(kind, name)] = masked_view(kind, before)
+    if after is not None:
+        plan.after[diff_key(kind, name)] = masked_view(kind, after)
+
+
+def defer_after_converge(plan):
+    """Keep the removals that wait for the services' convergence: marked deferred, out of the diff.
+
+    Returns the deferred actions."""
+    deferred = [a for a in plan.actions if a.get("after_converge")]
+    for action in deferred:
+        action["action"] = "deferred"
+        plan.before.pop(diff_key(action["kind"], action["name"]), None)
+    return deferred
 
 
 def mask_env(env):
@@ -221,21 +224,21 @@ def _plan_file_objects(plan, kind, desired, current, all_named):
                 if name in current and OLD_HMAC_LABEL in (existing["Spec"].get("Labels") or {}):
                     _plan_relabel(plan, kind, existing, obj)
                 else:
-                    plan.add(kind, name, "unchanged")
+                    _add(plan, kind, name, "unchanged")
                 continue
             if kind == "secret" and not set(_CONTENT_LABELS) & set(existing.get("Spec", {}).get("Labels") or {}):
                 plan.warnings.append("secret %s exists and its content cannot be read back; "
                                      "keeping it as it is" % name)
-                plan.add(kind, name, "unchanged")
+                _add(plan, kind, name, "unchanged")
                 continue
             raise PlanError("%s %s already exists with different content; %ss are immutable: "
                             "rename it (or drop `name:` to get content-addressed names)" % (kind, name, kind))
         adopt = current.get(obj["plain_name"])
         if not obj["explicit_name"] and adopt is not None and _same_content(kind, adopt, obj):
             renames[name] = obj["plain_name"]
-            plan.add(kind, obj["plain_name"], "unchanged")
+            _add(plan, kind, obj["plain_name"], "unchanged")
             continue
-        plan.add(kind, name, "create", body=spec, before=None, after=_file_object_view(spec))
+        _add(plan, kind, name, "create", body=spec, after=_file_object_view(spec))
     return renames
 
 
@@ -249,8 +252,8 @@ def _plan_relabel(plan, kind, existing, obj):
     labels = {k: v for k, v in spec["Labels"].items() if k != OLD_HMAC_LABEL}
     spec["Labels"] = dict(labels, **{HMAC_LABEL: obj["label"]})
     view = _file_object_view(spec)
-    plan.add(kind, spec["Name"], "update", id=existing["ID"], version=existing["Version"]["Index"], body=spec,
-             before=dict(view, content_label=OLD_HMAC_LABEL), after=dict(view, content_label=HMAC_LABEL))
+    _add(plan, kind, spec["Name"], "update", id=existing["ID"], version=existing["Version"]["Index"], body=spec,
+         before=dict(view, content_label=OLD_HMAC_LABEL), after=dict(view, content_label=HMAC_LABEL))
 
 
 def _same_content(kind, existing, obj):
@@ -302,11 +305,25 @@ def drop_unsupported(spec, api_version, warnings):
 
 def make_plan(desired, current, resolve_image="always", prune=False, digests=None, api_version=None):
     """desired: stack_convert.build(); current: the stack's objects as read from the engine."""
-    plan = Plan()
-    plan.ids = {"secret": {n: o["ID"] for n, o in current["all_secrets"].items()},
-                "config": {n: o["ID"] for n, o in current["all_configs"].items()}}
-    digests = digests or {}
-    network_names = current["network_names"]
+    plan = new_plan()
+    _check_external_networks(desired, current)
+    _plan_networks(plan, desired, current)
+    renames = _plan_file_objects(plan, "secret", desired["secrets"], current["secrets"], current["all_secrets"])
+    renames.update(_plan_file_objects(plan, "config", desired["configs"], current["configs"], current["all_configs"]))
+    kept_specs = [_plan_service(plan, name, spec, current, renames, resolve_image, digests or {}, api_version)
+                  for name, spec in sorted(desired["services"].items())]
+    for name, cur in sorted(current["services"].items()):
+        if name in desired["services"]:
+            continue
+        if prune:
+            _add(plan, "service", name, "remove", id=cur["ID"], before=normalize(cur["Spec"], current["network_names"]))
+        else:
+            kept_specs.append(cur["Spec"])
+    _plan_removals(plan, current, kept_specs, desired, prune)
+    return plan
+
+
+def _check_external_networks(desired, current):
     for name in desired["external_networks"]:
         info = current["all_networks"].get(name)
         if info is None:
@@ -316,53 +333,53 @@ def make_plan(desired, current, resolve_image="always", prune=False, digests=Non
             raise PlanError("network %r is declared as external, but it is not in the right scope: %r instead "
                             "of \"swarm\"" % (name, info.get("Scope")))
 
+
+def _plan_networks(plan, desired, current):
     for name, body in sorted(desired["networks"].items()):
         existing = current["networks"].get(name) or current["all_networks"].get(name)
         if existing is None:
-            plan.add("network", name, "create", body=body, before=None, after=_network_view(body))
+            _add(plan, "network", name, "create", body=body, after=_network_view(body))
             continue
-        plan.add("network", name, "unchanged")
+        _add(plan, "network", name, "unchanged")
         if existing.get("Driver") != body["Driver"] or bool(existing.get("Attachable")) != bool(body.get("Attachable")):
             plan.warnings.append("network %s exists with other settings (driver/attachable); networks cannot be "
                                  "updated in place: remove the stack to recreate it" % name)
 
-    renames = {}
-    renames.update(_plan_file_objects(plan, "secret", desired["secrets"], current["secrets"], current["all_secrets"]))
-    renames.update(_plan_file_objects(plan, "config", desired["configs"], current["configs"], current["all_configs"]))
 
-    kept_specs = []
-    for name, spec in sorted(desired["services"].items()):
-        spec = copy.deepcopy(spec)
-        if api_version:
-            drop_unsupported(spec, api_version, plan.warnings)
-        _rename_refs(spec, renames)
-        cur = current["services"].get(name)
-        _resolve_image(spec, cur, resolve_image, digests)
-        after = normalize(spec, network_names)
-        kept_specs.append(spec)
-        if cur is None:
-            plan.add("service", name, "create", body=spec, before=None, after=after)
-            continue
-        before = normalize(cur["Spec"], network_names)
-        if before == after:
-            plan.add("service", name, "unchanged")
-            continue
-        spec["TaskTemplate"]["ForceUpdate"] = cur["Spec"].get("TaskTemplate", {}).get("ForceUpdate", 0)
-        # Only a changed task template makes the orchestrator replace tasks (a rolling update).
-        rolling = before.get("TaskTemplate") != after.get("TaskTemplate")
-        plan.add("service", name, "update", id=cur["ID"], version=cur["Version"]["Index"], body=spec,
-                 before=before, after=after, rolling=rolling)
+def _existing_ids(spec, current):
+    """{kind: {name: ID}} of the existing secrets/configs a spec references; apply adds the
+    IDs of the ones it creates."""
+    cs = spec["TaskTemplate"]["ContainerSpec"]
+    ids = {}
+    for kind, field in (("secret", "Secrets"), ("config", "Configs")):
+        existing = current["all_%ss" % kind]
+        names = [ref[kind.capitalize() + "Name"] for ref in cs.get(field) or []]
+        ids[kind] = {name: existing[name]["ID"] for name in names if name in existing}
+    return ids
 
-    for name, cur in sorted(current["services"].items()):
-        if name in desired["services"]:
-            continue
-        if prune:
-            plan.add("service", name, "remove", id=cur["ID"], before=normalize(cur["Spec"], network_names), after=None)
-        else:
-            kept_specs.append(cur["Spec"])
 
-    _plan_removals(plan, current, kept_specs, desired, prune)
-    return plan
+def _plan_service(plan, name, spec, current, renames, resolve_image, digests, api_version):
+    """One create/update/unchanged service action; -> the spec the service will run."""
+    spec = copy.deepcopy(spec)
+    if api_version:
+        drop_unsupported(spec, api_version, plan.warnings)
+    _rename_refs(spec, renames)
+    cur = current["services"].get(name)
+    _resolve_image(spec, cur, resolve_image, digests)
+    after = normalize(spec, current["network_names"])
+    if cur is None:
+        _add(plan, "service", name, "create", body=spec, ids=_existing_ids(spec, current), after=after)
+        return spec
+    before = normalize(cur["Spec"], current["network_names"])
+    if before == after:
+        _add(plan, "service", name, "unchanged")
+        return spec
+    spec["TaskTemplate"]["ForceUpdate"] = cur["Spec"].get("TaskTemplate", {}).get("ForceUpdate", 0)
+    # Only a changed task template makes the orchestrator replace tasks (a rolling update).
+    rolling = before.get("TaskTemplate") != after.get("TaskTemplate")
+    _add(plan, "service", name, "update", id=cur["ID"], version=cur["Version"]["Index"], body=spec,
+         ids=_existing_ids(spec, current), before=before, after=after, rolling=rolling)
+    return spec
 
 
 def _plan_removals(plan, current, kept_specs, desired, prune):
@@ -373,8 +390,8 @@ def _plan_removals(plan, current, kept_specs, desired, prune):
         external = {obj["name"] for obj in desired[kind + "s"].values() if obj["external"]}
         for name, cur in sorted(current[kind + "s"].items()):
             if name not in final and name not in used and name not in external:
-                plan.add(kind, name, "remove", id=cur["ID"], before=_file_object_view(cur), after=None,
-                         after_converge=services_change)
+                _add(plan, kind, name, "remove", id=cur["ID"], before=_file_object_view(cur),
+                     after_converge=services_change)
     if prune:
         used = set()
         for spec in kept_specs:
@@ -382,18 +399,18 @@ def _plan_removals(plan, current, kept_specs, desired, prune):
                 used.add(current["network_names"].get(net.get("Target"), net.get("Target")))
         for name, cur in sorted(current["networks"].items()):
             if name not in desired["networks"] and name not in used:
-                plan.add("network", name, "remove", id=cur["Id"], before=_network_summary(cur), after=None)
+                _add(plan, "network", name, "remove", id=cur["Id"], before=_network_summary(cur))
 
 
 def removal_plan(current):
     """state=absent: services, then configs and secrets, then networks (as docker stack rm)."""
-    plan = Plan()
+    plan = new_plan()
     names = current["network_names"]
     for name, cur in sorted(current["services"].items()):
-        plan.add("service", name, "remove", id=cur["ID"], before=normalize(cur["Spec"], names), after=None)
+        _add(plan, "service", name, "remove", id=cur["ID"], before=normalize(cur["Spec"], names))
     for kind in ("config", "secret"):
         for name, cur in sorted(current[kind + "s"].items()):
-            plan.add(kind, name, "remove", id=cur["ID"], before=_file_object_view(cur), after=None)
+            _add(plan, kind, name, "remove", id=cur["ID"], before=_file_object_view(cur))
     for name, cur in sorted(current["networks"].items()):
-        plan.add("network", name, "remove", id=cur["Id"], before=_network_summary(cur), after=None)
+        _add(plan, "network", name, "remove", id=cur["Id"], before=_network_summary(cur))
     return plan

@@ -23,6 +23,7 @@ import socket
 from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import get_path as _get
 from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import set_path as _set
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import post_json, retry_out_of_sequence
+from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
 from ansible_collections.swarmops.core.plugins.module_utils.units import seconds_or_duration
 
@@ -217,25 +218,6 @@ def settings_view(actual):
         for name, key in INIT_ONLY.items():
             view[name] = actual.swarm.get(key)
     return view
-
-
-class Plan:
-    def __init__(self, actions=None, before=None, after=None, warnings=None):
-        self.actions = actions or []
-        self.before = before or {}
-        self.after = after or {}
-        self.warnings = warnings or []
-
-    def __bool__(self):
-        return bool(self.actions)
-
-    @property
-    def summary(self):
-        return [a["action"] for a in self.actions]
-
-    @property
-    def diff(self):
-        return {"before": self.before, "after": self.after}
 
 
 def _refuse_locked(actual, module_name):
@@ -546,27 +528,52 @@ def update_swarm(client, changes, rotate):
 
 
 def apply(client, plan, join_timeout=60, probe_timeout=0):
-    """Carry out the plan's actions in order. The only function here that changes anything."""
+    """Carry out the plan's actions in order (APPLY_STEPS). The only function here that changes anything."""
+    timeouts = dict(join_timeout=join_timeout, probe_timeout=probe_timeout)
     for action in plan.actions:
-        kind = action["action"]
-        if kind == "leave":
-            try:
-                client.leave_swarm(force=action["force"])
-            except APIError as exc:
-                raise SwarmOpsError("Leaving the swarm failed: %s" % (getattr(exc, "explanation", None) or exc))
-        elif kind in ("init", "force_new_cluster"):
-            try:
-                post_json(client, "/swarm/init", action["body"])
-            except APIError as exc:
-                raise SwarmOpsError("swarm init failed: %s" % (getattr(exc, "explanation", None) or exc))
-        elif kind == "update":
-            update_swarm(client, action["changes"], action["rotate"])
-        elif kind == "join":
-            join(client, action["body"], join_timeout, probe_timeout)
-        elif kind == "update_node":
-            update_node(client, action["node_id"], action["spec"])
-        elif kind == "remove":
-            client.remove_node(action["node_id"], force=action["force"])
+        dispatch(APPLY_STEPS, action["action"])(client, action, timeouts)
+
+
+def _apply_leave(client, action, timeouts):
+    try:
+        client.leave_swarm(force=action["force"])
+    except APIError as exc:
+        raise SwarmOpsError("Leaving the swarm failed: %s" % (getattr(exc, "explanation", None) or exc))
+
+
+def _apply_init(client, action, timeouts):
+    try:
+        post_json(client, "/swarm/init", action["body"])
+    except APIError as exc:
+        raise SwarmOpsError("swarm init failed: %s" % (getattr(exc, "explanation", None) or exc))
+
+
+def _apply_update(client, action, timeouts):
+    update_swarm(client, action["changes"], action["rotate"])
+
+
+def _apply_join(client, action, timeouts):
+    join(client, action["body"], timeouts["join_timeout"], timeouts["probe_timeout"])
+
+
+def _apply_update_node(client, action, timeouts):
+    update_node(client, action["node_id"], action["spec"])
+
+
+def _apply_remove_node(client, action, timeouts):
+    client.remove_node(action["node_id"], force=action["force"])
+
+
+# action -> step(client, action, timeouts)
+APPLY_STEPS = {
+    "leave": _apply_leave,
+    "init": _apply_init,
+    "force_new_cluster": _apply_init,
+    "update": _apply_update,
+    "join": _apply_join,
+    "update_node": _apply_update_node,
+    "remove": _apply_remove_node,
+}
 
 
 def join(client, body, timeout, probe_timeout):

@@ -19,6 +19,7 @@ import re
 import socket
 import traceback
 
+from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
 from ansible_collections.swarmops.core.plugins.module_utils.ssh_key import public_key_for
 
@@ -175,23 +176,6 @@ def desired_settings(params, adapter):
 
 # --------------------------------------------------------------------------- diff (pure)
 
-class Plan:
-    def __init__(self):
-        self.actions = []
-        self.before = {}
-        self.after = {}
-
-    def add(self, action, **data):
-        self.actions.append(dict(data, action=action))
-
-    def __bool__(self):
-        return bool(self.actions)
-
-    @property
-    def summary(self):
-        return [a["action"] for a in self.actions]
-
-
 def diff_network(current_ifs, current_dhcp, net):
     """-> (adapter name or None if it has to be created, actions)."""
     actions = []
@@ -217,40 +201,49 @@ def diff_network(current_ifs, current_dhcp, net):
 
 def diff_vm(actual, params, adapter, disk_capacity=None, net_actions=()):
     """Decide what to do for state present/running/stopped/absent. Pure."""
-    plan = Plan()
-    state = params["state"]
-    if state == "absent":
-        if actual and actual["definition"] is None:
-            raise SwarmOpsError(
-                "A VM named '%s' exists (uuid %s) but was not created by swarmops.core.virtualbox_vm; "
-                "not removing it. Remove it with VBoxManage unregistervm --delete if it is yours to remove."
-                % (params["name"], actual["uuid"]), vm_uuid=actual["uuid"])
-        if actual:
-            plan.before = dict(state=actual["state"])
-            plan.after = dict(state="absent")
-            if actual["state"] in RUNNING_STATES:
-                plan.add("poweroff")
-            plan.add("unregister")
-        return plan
-
-    for action in net_actions:
-        plan.actions.append(action)
+    if params["state"] == "absent":
+        return _plan_absent(actual, params)
+    plan = Plan(net_actions)
     want = desired_settings(params, adapter)
-    running = bool(actual) and actual["state"] in RUNNING_STATES
     if not actual:
-        plan.before = dict(state="absent")
-        after = dict(want, state=_target_state(state, "poweroff"), disk_size=params.get("disk_size"))
-        plan.after = {key: value for key, value in after.items() if value is not None}
-        plan.add("create", definition=definition(params))
-        plan.add("modify", settings=want)
-        if params.get("disk_size"):
-            plan.add("resize", size=params["disk_size"])
-        if params.get("ssh_key_file"):
-            plan.add("seed")
-        if state == "running":
-            plan.add("start")
-        return plan
+        return _plan_create(plan, params, want)
+    _refuse_foreign(actual, params)
+    return _plan_change(plan, actual, params, want, disk_capacity)
 
+
+def _plan_absent(actual, params):
+    plan = Plan()
+    if actual and actual["definition"] is None:
+        raise SwarmOpsError(
+            "A VM named '%s' exists (uuid %s) but was not created by swarmops.core.virtualbox_vm; "
+            "not removing it. Remove it with VBoxManage unregistervm --delete if it is yours to remove."
+            % (params["name"], actual["uuid"]), vm_uuid=actual["uuid"])
+    if actual:
+        plan.before = dict(state=actual["state"])
+        plan.after = dict(state="absent")
+        if actual["state"] in RUNNING_STATES:
+            plan.add("poweroff")
+        plan.add("unregister")
+    return plan
+
+
+def _plan_create(plan, params, want):
+    plan.before = dict(state="absent")
+    after = dict(want, state=_target_state(params["state"], "poweroff"), disk_size=params.get("disk_size"))
+    plan.after = {key: value for key, value in after.items() if value is not None}
+    plan.add("create", definition=definition(params))
+    plan.add("modify", settings=want)
+    if params.get("disk_size"):
+        plan.add("resize", size=params["disk_size"])
+    if params.get("ssh_key_file"):
+        plan.add("seed")
+    if params["state"] == "running":
+        plan.add("start")
+    return plan
+
+
+def _refuse_foreign(actual, params):
+    """A VM of that name this module did not create from the same source is never taken over."""
     if actual["definition"] != definition(params):
         found = actual["definition"]
         raise SwarmOpsError(
@@ -261,6 +254,9 @@ def diff_vm(actual, params, adapter, disk_capacity=None, net_actions=()):
                else "was created from %s, not from %s" % (json.dumps(found), json.dumps(definition(params)))),
             vm_uuid=actual["uuid"])
 
+
+def _plan_change(plan, actual, params, want, disk_capacity):
+    running = actual["state"] in RUNNING_STATES
     changed = {key: value for key, value in want.items()
                if value is not None and actual.get(key) != value}
     if changed:
@@ -273,7 +269,7 @@ def diff_vm(actual, params, adapter, disk_capacity=None, net_actions=()):
                 "disk_size %d MB is smaller than the VM's disk (%d MB): VirtualBox disks only grow."
                 % (params["disk_size"], disk_capacity))
         plan.before["disk_size"], plan.after["disk_size"] = disk_capacity, params["disk_size"]
-    target = _target_state(state, actual["state"])
+    target = _target_state(params["state"], actual["state"])
     if running and (changed or resize) and target != "poweroff" and not params.get("restart"):
         raise SwarmOpsError(
             "VM '%s' is running; changing %s needs it powered off. Set restart: true to let the "
@@ -288,8 +284,8 @@ def diff_vm(actual, params, adapter, disk_capacity=None, net_actions=()):
         plan.add("resize", size=params["disk_size"])
     if target == "running" and (not running or changed or resize):
         plan.add("start")
-    if ("start" in plan.summary) != ("stop" in plan.summary):
-        plan.before["state"], plan.after["state"] = actual["state"], "running" if "start" in plan.summary else "poweroff"
+    if ("start" in plan.verbs()) != ("stop" in plan.verbs()):
+        plan.before["state"], plan.after["state"] = actual["state"], "running" if "start" in plan.verbs() else "poweroff"
     return plan
 
 
@@ -346,7 +342,7 @@ def apply(vbox, plan, params, adapter):
     """Carry out the plan's actions in order; returns the host-only adapter (created or found)."""
     ctx = dict(adapter=adapter)
     for step in plan.actions:
-        STEPS[step["action"]](vbox, params, step, ctx)
+        dispatch(STEPS, step["action"])(vbox, params, step, ctx)
     return ctx["adapter"]
 
 
@@ -554,7 +550,7 @@ def ensure(vbox, params, check_mode):
     plan = diff_vm(actual, params, adapter or "(new host-only interface)", capacity, net_actions)
     if plan and not check_mode:
         adapter = apply(vbox, plan, params, adapter)
-    result = dict(changed=bool(plan), actions=plan.summary, diff=dict(before=plan.before, after=plan.after),
+    result = dict(changed=bool(plan), actions=plan.summary(), diff=plan.diff(),
                   name=name, uuid=None, state="absent", ssh_host="127.0.0.1", ssh_port=None,
                   ssh_user=params["ssh_user"], hostonly_interface=adapter, hostonly_ip=None)
     if params["state"] == "absent" or (check_mode and actual is None):

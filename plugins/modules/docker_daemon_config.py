@@ -138,7 +138,6 @@ from ansible_collections.swarmops.core.plugins.module_utils.daemon_config import
     overridden,
     plan,
     read,
-    render,
     secrets_in,
 )
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, run_module
@@ -185,16 +184,17 @@ def run(module):
     warnings += ["daemon.json key '%s' had another value on the host; it is replaced." % key for key in clashes]
     for warning in warnings:
         module.warn(warning)
-    changed, diff = plan(current_text, current, merged, old_mode)
+    file_plan = plan(current_text, current, merged, old_mode)
     mode = file_mode(merged, old_mode)
-    result = dict(changed=changed, path=path, config=mask_config(merged), overridden=clashes,
+    result = dict(changed=file_plan.changed, path=path, config=mask_config(merged), overridden=clashes,
                   existed=current_text is not None, mode="%04o" % mode)
-    if changed and not module.check_mode:
-        backup_file = apply(module, path, render(merged), mode, params["backup"])
+    if file_plan and not module.check_mode:
+        write = file_plan.actions[0]
+        backup_file = apply(module, path, write["text"], write["mode"], params["backup"])
         if backup_file:
             result["backup_file"] = backup_file
     if module._diff:
-        result["diff"] = dict(diff, before_header=path, after_header=path)
+        result["diff"] = dict(file_plan.diff(), before_header=path, after_header=path)
     return result
 
 

@@ -151,19 +151,19 @@ def run(module):
         name=params["name"], network=lab.network_name(params["name"]), hosts=params["hosts"])
     client = connect(params, min_sdk="6.0.0")  # cgroupns for the lab containers
     actual = lab.read(client, params["name"])
-    actions = lab.plan(actual, desired, params["state"], params["prune"])
-    busy = lab.ports_in_use(actions, actual)
+    plan = lab.plan(actual, desired, params["state"], params["prune"])
+    busy = lab.ports_in_use(plan, actual)
     if busy:
         raise SwarmOpsError("Port(s) already in use on this machine: %s. Free them or change the lab "
                             "definition (ssh_port / published_ports)." % ", ".join(busy))
-    if actions and not module.check_mode:
-        lab.apply(client, params["name"], desired, actual, actions, params["ssh_public_key"])
-    result = dict(changed=bool(actions), actions=lab.summary(actions), network=desired["network"])
+    if plan and not module.check_mode:
+        lab.apply(client, params["name"], desired, actual, plan, params["ssh_public_key"])
+    result = dict(changed=bool(plan), actions=plan.summary(), network=desired["network"])
     if present:
         result["hosts"] = [dict(name=h["name"], container=h["container"], address=h["address"],
                                 ssh_port=h["ssh_port"]) for h in desired["hosts"]]
     if module._diff:
-        result["diff"] = lab.diff(actual, desired if present else None, actions)
+        result["diff"] = plan.diff()
     return result
 
 

@@ -213,11 +213,11 @@ def run(module):
         swarm.apply(client, plan)
         actual = swarm.read(client)
     result = dict(
-        changed=bool(plan), actions=plan.summary, swarm_id=actual.swarm_id,
+        changed=bool(plan), actions=plan.summary(), swarm_id=actual.swarm_id,
         node_id=actual.node_id, manager_addrs=actual.manager_addrs,
         local_node_state=actual.state, settings=swarm.settings_view(actual))
     if module._diff:
-        result["diff"] = plan.diff
+        result["diff"] = plan.diff()
     if params["return_join_tokens"] and actual.tokens:
         result["join_tokens"] = dict(worker=actual.tokens["Worker"], manager=actual.tokens["Manager"])
     return result

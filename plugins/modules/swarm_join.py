@@ -207,10 +207,10 @@ def run(module):
         swarm.apply(client, plan, params["join_timeout"], probe_timeout(params))
         actual = swarm.read(client)
     result = dict(
-        changed=bool(plan), actions=plan.summary, node_id=actual.node_id, role=actual.role,
+        changed=bool(plan), actions=plan.summary(), node_id=actual.node_id, role=actual.role,
         swarm_id=actual.swarm_id, manager_addrs=actual.manager_addrs, local_node_state=actual.state)
     if module._diff:
-        result["diff"] = plan.diff
+        result["diff"] = plan.diff()
     return result
 
 

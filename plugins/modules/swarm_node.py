@@ -170,7 +170,7 @@ def run(module):
     plan = swarm.diff_node(node, params)
     if plan and not module.check_mode:
         swarm.apply(client, plan)
-    result = dict(changed=bool(plan), actions=plan.summary)
+    result = dict(changed=bool(plan), actions=plan.summary())
     if node and params["state"] == "present":
         if params["wait"] and not module.check_mode:
             node = swarm.wait_node_ready(client, node["ID"], params["wait_timeout"])
@@ -178,7 +178,7 @@ def run(module):
             node = client.inspect_node(node["ID"])
         result["node"] = swarm.node_summary(node)
     if module._diff:
-        result["diff"] = plan.diff
+        result["diff"] = plan.diff()
     return result
 
 

@@ -26,6 +26,12 @@ TLS = {"tlsverify": True, "tlscacert": "/etc/docker/ca.pem", "tlscert": "/etc/do
        "tlskey": "/etc/docker/key.pem"}
 
 
+def decide(*args):
+    """plan() as (changed, diff)."""
+    file_plan = plan(*args)
+    return file_plan.changed, file_plan.diff()
+
+
 def error_of(config, strict=True):
     with pytest.raises(SwarmOpsError) as info:
         build(config, strict=strict)
@@ -129,17 +135,17 @@ def test_plan_is_semantic(tmp_path):
     path = tmp_path / "daemon.json"
     path.write_text('{"log-driver":"local",   "debug":true}')
     text, current = read(str(path))
-    changed, diff = plan(text, current, {"debug": True, "log-driver": "local"})
+    changed, diff = decide(text, current, {"debug": True, "log-driver": "local"})
     assert not changed and diff["before"] == diff["after"]
-    changed, diff = plan(text, current, {"debug": False, "log-driver": "local"})
+    changed, diff = decide(text, current, {"debug": False, "log-driver": "local"})
     assert changed and diff["before"] == render({"debug": True, "log-driver": "local"}) and '"debug": false' in diff["after"]
 
 
 def test_plan_on_an_absent_file(tmp_path):
     assert read(str(tmp_path / "absent.json")) == (None, {})
-    changed, diff = plan(None, {}, {"debug": True})
+    changed, diff = decide(None, {}, {"debug": True})
     assert changed and diff == {"before": "", "after": '{\n  "debug": true\n}\n'}
-    assert plan(None, {}, {})[0] is False  # nothing to set: no empty file is created
+    assert decide(None, {}, {})[0] is False  # nothing to set: no empty file is created
 
 
 @pytest.mark.parametrize("content, words", [
@@ -188,7 +194,7 @@ def test_unset_values_are_not_managed_so_the_hosts_value_stays():
 def test_clashes_are_named_and_shown_in_the_diff():
     desired = {"debug": False, "log-driver": "local", "data-root": "/srv/docker"}
     assert overridden(ESTATE, desired) == ["debug"]
-    changed, diff = plan(render(ESTATE), ESTATE, merge(ESTATE, desired), 0o644)
+    changed, diff = decide(render(ESTATE), ESTATE, merge(ESTATE, desired), 0o644)
     assert changed
     assert '"debug": true' in diff["before"] and '"debug": false' in diff["after"]
     assert '"data-root": "/srv/docker"' in diff["after"]
@@ -196,7 +202,7 @@ def test_clashes_are_named_and_shown_in_the_diff():
 
 def test_equal_merge_is_unchanged_whatever_the_text_layout():
     text = '{"debug":true,"data-root":"/srv/docker"}'
-    changed, _ = plan(text, json.loads(text), merge(json.loads(text), {"debug": True}), 0o644)
+    changed, _ = decide(text, json.loads(text), merge(json.loads(text), {"debug": True}), 0o644)
     assert not changed
 
 
@@ -213,12 +219,12 @@ PROXIES = {"proxies": {"http-proxy": "http://alice:s3cr3t@proxy.lab:3128",
 
 
 def test_passwords_in_urls_are_masked_in_the_diff_and_results():
-    changed, diff = plan(render({"debug": True}), {"debug": True}, dict(PROXIES, debug=True), 0o644)
+    changed, diff = decide(render({"debug": True}), {"debug": True}, dict(PROXIES, debug=True), 0o644)
     assert changed
     assert "s3cr3t" not in diff["after"] and "p%40ss" not in diff["after"]
     assert "alice:********@proxy.lab:3128" in diff["after"]
     before_with_secret = render(PROXIES)
-    _, diff = plan(before_with_secret, PROXIES, {"debug": True}, 0o600)
+    _, diff = decide(before_with_secret, PROXIES, {"debug": True}, 0o600)
     assert "s3cr3t" not in diff["before"]
     masked = mask_config(PROXIES)
     assert masked["proxies"]["http-proxy"] == "http://alice:********@proxy.lab:3128"
@@ -239,9 +245,9 @@ def test_file_mode_is_0600_while_it_holds_credentials():
 
 
 def test_a_world_readable_file_with_credentials_is_a_change():
-    changed, _ = plan(render(PROXIES), PROXIES, PROXIES, 0o644)
+    changed, _ = decide(render(PROXIES), PROXIES, PROXIES, 0o644)
     assert changed
-    assert not plan(render(PROXIES), PROXIES, PROXIES, 0o600)[0]
+    assert not decide(render(PROXIES), PROXIES, PROXIES, 0o600)[0]
 
 
 # --- issue 13: out-of-range values, every problem at once, naming each key --------------------------

@@ -204,8 +204,8 @@ MODULE_UTILS = COLLECTION + ".plugins.module_utils"
 # Lines of descent that never meet (the stack pipeline, swarm, the providers) are ordered
 # arbitrarily among themselves; what matters is that nothing imports back up.
 LAYERS = (
-    # shared leaves: the module runner and pure helpers, importing nothing from the collection
-    ("runner", "dict_paths", "stack_names", "units"),
+    # shared leaves: the module runner, the Plan type and pure helpers, importing nothing from the collection
+    ("runner", "dict_paths", "stack_names", "plan", "units"),
     # the client leaf: connection options, then the engine client
     ("docker_common",),
     ("docker_client",),

@@ -33,13 +33,13 @@ def actual(image, running=True, disk_size=3072, **settings):
 
 def test_create_and_start(image):
     plan = qemu.diff_vm(None, params(image))
-    assert plan.summary == ["create", "start"]
+    assert plan.summary() == ["create", "start"]
     assert plan.before == {"state": "absent"}
     assert plan.after == {"cpus": 1, "memory": 1024, "ssh_port": 2299, "state": "running"}
 
 
 def test_present_creates_without_starting(image):
-    assert qemu.diff_vm(None, params(image, state="present")).summary == ["create"]
+    assert qemu.diff_vm(None, params(image, state="present")).summary() == ["create"]
 
 
 def test_unchanged_running_vm_is_no_change(image):
@@ -48,9 +48,9 @@ def test_unchanged_running_vm_is_no_change(image):
 
 
 def test_stopped_vm_started_and_running_vm_stopped(image):
-    assert qemu.diff_vm(actual(image, running=False), params(image)).summary == ["start"]
+    assert qemu.diff_vm(actual(image, running=False), params(image)).summary() == ["start"]
     plan = qemu.diff_vm(actual(image), params(image, state="stopped"))
-    assert plan.summary == ["stop"] and plan.after == {"state": "stopped"}
+    assert plan.summary() == ["stop"] and plan.after == {"state": "stopped"}
     assert not qemu.diff_vm(actual(image, running=False), params(image, state="present"))
 
 
@@ -58,18 +58,18 @@ def test_settings_change_on_running_vm_needs_restart(image):
     with pytest.raises(SwarmOpsError, match="memory.*restart: true"):
         qemu.diff_vm(actual(image), params(image, memory=2048))
     plan = qemu.diff_vm(actual(image), params(image, memory=2048, restart=True))
-    assert plan.summary == ["settings", "stop", "start"]
+    assert plan.summary() == ["settings", "stop", "start"]
     assert plan.before == {"memory": 1024} and plan.after == {"memory": 2048}
 
 
 def test_settings_change_on_stopped_vm_is_recorded_only(image):
     plan = qemu.diff_vm(actual(image, running=False), params(image, cpus=2, state="present"))
-    assert plan.summary == ["settings"]
+    assert plan.summary() == ["settings"]
 
 
 def test_disk_grows_never_shrinks(image):
     plan = qemu.diff_vm(actual(image, running=False), params(image, disk_size=8192, state="stopped"))
-    assert plan.summary == ["resize"] and plan.after == {"disk_size": 8192}
+    assert plan.summary() == ["resize"] and plan.after == {"disk_size": 8192}
     with pytest.raises(SwarmOpsError, match="disk_size: 1024 MiB is smaller"):
         qemu.diff_vm(actual(image, running=False), params(image, disk_size=1024))
 
@@ -82,9 +82,9 @@ def test_other_origin_is_not_taken_over(image, tmp_path):
 
 
 def test_absent(image):
-    assert qemu.diff_vm(None, params(image, state="absent")).summary == []
-    assert qemu.diff_vm(actual(image), params(image, state="absent")).summary == ["kill", "remove"]
-    assert qemu.diff_vm(actual(image, running=False), params(image, state="absent")).summary == ["remove"]
+    assert qemu.diff_vm(None, params(image, state="absent")).summary() == []
+    assert qemu.diff_vm(actual(image), params(image, state="absent")).summary() == ["kill", "remove"]
+    assert qemu.diff_vm(actual(image, running=False), params(image, state="absent")).summary() == ["remove"]
 
 
 @pytest.mark.parametrize("extra, key", [
@@ -159,7 +159,7 @@ def test_base_image_inputs_and_unchanged(tmp_path):
 
 def test_ports_forwarded_compared_and_validated(image):
     plan = qemu.diff_vm(actual(image, running=False), params(image, ports=["4000", "8080:80"], state="present"))
-    assert plan.summary == ["settings"] and plan.after == {"ports": ["4000:4000", "8080:80"]}
+    assert plan.summary() == ["settings"] and plan.after == {"ports": ["4000:4000", "8080:80"]}
     assert not qemu.diff_vm(actual(image, running=False), params(image, ports=[], state="present"))
     assert not qemu.diff_vm(actual(image, running=False, ports=["4000:4000"]), params(image, state="present"))
     record = dict(settings=dict(cpus=1, memory=1024, ssh_port=2299, ports=["4000:4000"]),

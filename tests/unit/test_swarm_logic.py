@@ -75,14 +75,14 @@ def test_tokens_never_reach_views_or_plans():
     actual = manager_actual()
     assert "JoinTokens" not in actual.swarm
     plan = swarm.diff_init(actual, swarm.build_init({"task_history_limit": 9}), params())
-    assert WORKER_TOKEN not in repr(plan.diff) + repr(plan.actions) + repr(swarm.settings_view(actual))
+    assert WORKER_TOKEN not in repr(plan.diff()) + repr(plan.actions) + repr(swarm.settings_view(actual))
 
 
 def test_init_on_inactive_node_builds_the_engine_body():
     desired = swarm.build_init({"task_history_limit": 3, "node_cert_expiry": "90d", "autolock": True,
                                 "default_addr_pool": ["10.40.0.0/16"], "subnet_size": 26, "data_path_port": 4790})
     plan = swarm.diff_init(swarm.Actual(info()), desired, params(advertise_addr="10.0.0.5"))
-    assert plan.summary == ["init"]
+    assert plan.summary() == ["init"]
     body = plan.actions[0]["body"]
     assert body["AdvertiseAddr"] == "10.0.0.5" and body["ListenAddr"] == "0.0.0.0:2377"
     assert body["Spec"] == {"Orchestration": {"TaskHistoryRetentionLimit": 3},
@@ -101,7 +101,7 @@ def test_manager_with_same_settings_is_unchanged_and_unset_means_dont_care():
 
 def test_spec_difference_is_an_update_in_place_with_before_after():
     plan = swarm.diff_init(manager_actual(), swarm.build_init({"task_history_limit": 2, "autolock": True}), params())
-    assert plan.summary == ["update"]
+    assert plan.summary() == ["update"]
     assert plan.actions[0]["changes"] == {"task_history_limit": 2, "autolock": True}
     assert plan.before["task_history_limit"] == 5 and plan.after["task_history_limit"] == 2
     assert plan.after["autolock"] is True
@@ -115,9 +115,9 @@ def test_creation_only_settings_warn_instead_of_changing():
 
 def test_token_rotation_and_force_new_cluster_always_act():
     plan = swarm.diff_init(manager_actual(), {}, params(rotate_worker_token=True))
-    assert plan.summary == ["update"] and plan.actions[0]["rotate"] == {"rotate_worker_token": True}
+    assert plan.summary() == ["update"] and plan.actions[0]["rotate"] == {"rotate_worker_token": True}
     plan = swarm.diff_init(manager_actual(), {}, params(force_new_cluster=True))
-    assert plan.summary == ["force_new_cluster"]
+    assert plan.summary() == ["force_new_cluster"]
     assert plan.actions[0]["body"]["ForceNewCluster"] is True
     assert plan.actions[0]["body"]["AdvertiseAddr"] == "10.0.0.5"
 
@@ -144,11 +144,11 @@ def resolved(*addrs):
 def test_join_from_inactive_posts_the_engine_body():
     plan = swarm.diff_join(swarm.Actual(info()), params(advertise_addr="10.0.0.6", availability="drain"),
                            resolved("10.0.0.5"))
-    assert plan.summary == ["join"]
+    assert plan.summary() == ["join"]
     body = plan.actions[0]["body"]
     assert body["RemoteAddrs"] == ["10.0.0.5:2377"] and body["JoinToken"] == WORKER_TOKEN
     assert body["Availability"] == "drain" and body["AdvertiseAddr"] == "10.0.0.6"
-    assert WORKER_TOKEN not in repr(plan.diff)
+    assert WORKER_TOKEN not in repr(plan.diff())
 
 
 def test_worker_of_the_same_swarm_is_recognised_by_its_managers():
@@ -160,7 +160,7 @@ def test_worker_of_another_swarm_is_an_error_unless_rejoin():
     actual = swarm.Actual(info("active", remote=["10.9.9.9:2377"]))
     with pytest.raises(SwarmOpsError, match=r"different swarm.*10\.9\.9\.9:2377.*rejoin=true"):
         swarm.diff_join(actual, params(), resolved("10.0.0.5"))
-    assert swarm.diff_join(actual, params(rejoin=True), resolved("10.0.0.5")).summary == ["leave", "join"]
+    assert swarm.diff_join(actual, params(rejoin=True), resolved("10.0.0.5")).summary() == ["leave", "join"]
 
 
 def test_manager_identifies_its_swarm_by_the_token_ca_digest():
@@ -180,7 +180,7 @@ def test_role_mismatch_is_a_warning_not_a_change():
 
 def test_pending_join_is_cancelled_and_retried():
     actual = swarm.Actual(info("pending", remote=["10.0.0.5:2377"]))
-    assert swarm.diff_join(actual, params(), resolved("10.0.0.5")).summary == ["leave", "join"]
+    assert swarm.diff_join(actual, params(), resolved("10.0.0.5")).summary() == ["leave", "join"]
 
 
 def test_join_validates_the_token_shape_and_refuses_locked():
@@ -238,7 +238,7 @@ def test_rejoin_does_not_force_a_manager_out_of_another_swarm_without_force():
     with pytest.raises(SwarmOpsError, match="rejoin: .*last manager"):
         swarm.diff_join(other, params(rejoin=True), resolved("10.0.0.1"))
     plan = swarm.diff_join(other, params(rejoin=True, force=True), resolved("10.0.0.1"))
-    assert plan.summary == ["leave", "join"]
+    assert plan.summary() == ["leave", "join"]
 
 
 def test_a_swarm_created_by_swarm_init_is_marked_and_a_found_one_is_not():
@@ -329,6 +329,6 @@ def test_manager_without_quorum_is_told_about_force_new_cluster():
     actual = swarm.Actual(info("active", True, remote=["10.0.0.5:2377", "10.0.0.6:2377"]), swarm_error="no leader")
     with pytest.raises(SwarmOpsError, match="cannot read its swarm.*force_new_cluster=true"):
         swarm.diff_init(actual, {}, params())
-    assert swarm.diff_init(actual, {}, params(force_new_cluster=True)).summary == ["force_new_cluster"]
-    assert swarm.diff_join(actual, params(state="absent", force=True), []).summary == ["leave"]
+    assert swarm.diff_init(actual, {}, params(force_new_cluster=True)).summary() == ["force_new_cluster"]
+    assert swarm.diff_join(actual, params(state="absent", force=True), []).summary() == ["leave"]
     assert not swarm.diff_join(actual, params(), resolved("10.0.0.6"))

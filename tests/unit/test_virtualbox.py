@@ -116,19 +116,19 @@ def test_diff_network_reuses_matching_interface():
 
 def test_plan_create():
     plan = vb.diff_vm(None, params(disk_size=20000, ssh_port=42022), "vboxnet1")
-    assert plan.summary == ["create", "modify", "resize", "seed", "start"]
+    assert plan.summary() == ["create", "modify", "resize", "seed", "start"]
     assert plan.before == {"state": "absent"}
     assert plan.after["state"] == "running" and plan.after["ssh_port"] == 42022
-    assert vb.diff_vm(None, params(state="present", ssh_key_file=None), "vboxnet1").summary == ["create", "modify"]
+    assert vb.diff_vm(None, params(state="present", ssh_key_file=None), "vboxnet1").summary() == ["create", "modify"]
 
 
 def test_plan_unchanged_and_power():
     assert not vb.diff_vm(actual(), params(), "vboxnet0")
-    assert vb.diff_vm(actual(), params(state="stopped"), "vboxnet0").summary == ["stop"]
-    assert vb.diff_vm(actual(state="poweroff"), params(), "vboxnet0").summary == ["start"]
+    assert vb.diff_vm(actual(), params(state="stopped"), "vboxnet0").summary() == ["stop"]
+    assert vb.diff_vm(actual(state="poweroff"), params(), "vboxnet0").summary() == ["start"]
     assert not vb.diff_vm(actual(state="poweroff"), params(state="present"), "vboxnet0")
     plan = vb.diff_vm(actual(state="saved"), params(), "vboxnet0")
-    assert plan.summary == ["start"] and plan.before == {"state": "saved"}
+    assert plan.summary() == ["start"] and plan.before == {"state": "saved"}
 
 
 def test_plan_settings_on_running_vm():
@@ -136,15 +136,15 @@ def test_plan_settings_on_running_vm():
         vb.diff_vm(actual(), params(cpus=2), "vboxnet0")
     assert "cpus" in str(err.value)
     plan = vb.diff_vm(actual(), params(cpus=2, restart=True), "vboxnet0")
-    assert plan.summary == ["stop", "modify", "start"]
+    assert plan.summary() == ["stop", "modify", "start"]
     assert (plan.before, plan.after) == ({"cpus": 1}, {"cpus": 2})
     # stopping anyway: no restart needed, and it stays off
-    assert vb.diff_vm(actual(), params(cpus=2, state="stopped"), "vboxnet0").summary == ["stop", "modify"]
-    assert vb.diff_vm(actual(state="poweroff"), params(memory=2048, state="present"), "vboxnet0").summary == ["modify"]
+    assert vb.diff_vm(actual(), params(cpus=2, state="stopped"), "vboxnet0").summary() == ["stop", "modify"]
+    assert vb.diff_vm(actual(state="poweroff"), params(memory=2048, state="present"), "vboxnet0").summary() == ["modify"]
 
 
 def test_plan_disk_only_grows():
-    assert vb.diff_vm(actual(state="poweroff"), params(disk_size=4096, state="stopped"), "vboxnet0", 2048).summary == ["resize"]
+    assert vb.diff_vm(actual(state="poweroff"), params(disk_size=4096, state="stopped"), "vboxnet0", 2048).summary() == ["resize"]
     with pytest.raises(SwarmOpsError, match="only grow"):
         vb.diff_vm(actual(state="poweroff"), params(disk_size=1024), "vboxnet0", 2048)
 
@@ -157,8 +157,8 @@ def test_plan_refuses_foreign_vm():
 
 
 def test_plan_absent():
-    assert vb.diff_vm(actual(), params(state="absent"), None).summary == ["poweroff", "unregister"]
-    assert vb.diff_vm(actual(state="poweroff"), params(state="absent"), None).summary == ["unregister"]
+    assert vb.diff_vm(actual(), params(state="absent"), None).summary() == ["poweroff", "unregister"]
+    assert vb.diff_vm(actual(state="poweroff"), params(state="absent"), None).summary() == ["unregister"]
     assert not vb.diff_vm(None, params(state="absent"), None)
     with pytest.raises(SwarmOpsError, match="not removing it"):
         vb.diff_vm(actual(definition=None), params(state="absent"), None)

@@ -53,8 +53,8 @@ def test_bad_definitions_name_the_host_and_key(hosts, message):
 
 def test_plan_from_nothing_creates_network_then_hosts():
     desired = lab.build(params())
-    actions = lab.plan(empty(), desired, "present")
-    assert [(a[0], a[1], a[2]) for a in actions] == [
+    actions = lab.plan(empty(), desired, "present").actions
+    assert [(a["action"], a["kind"], a["name"]) for a in actions] == [
         ("create", "network", "t-net"), ("create", "container", "m1"), ("create", "container", "w1")]
 
 
@@ -62,7 +62,7 @@ def test_plan_is_empty_when_everything_matches():
     desired = lab.build(params())
     actual = dict(empty(), network=dict(id="n", subnet="172.30.9.0/24"), containers={
         h["name"]: dict(id=h["name"], state="running", spec_hash=h["spec_hash"]) for h in desired["hosts"]})
-    assert lab.plan(actual, desired, "present") == []
+    assert lab.plan(actual, desired, "present").actions == []
 
 
 def test_plan_recreates_changed_host_starts_stopped_and_removes_extra():
@@ -72,7 +72,7 @@ def test_plan_recreates_changed_host_starts_stopped_and_removes_extra():
         "m1": dict(id="1", state="running", spec_hash="old"),
         "w1": dict(id="2", state="exited", spec_hash=w1["spec_hash"]),
         "gone": dict(id="3", state="running", spec_hash="x")})
-    verbs = [(a[0], a[2]) for a in lab.plan(actual, desired, "present")]
+    verbs = [(a["action"], a["name"]) for a in lab.plan(actual, desired, "present").actions]
     assert verbs == [("remove", "gone"), ("recreate", "m1"), ("start", "w1")]
 
 
@@ -80,7 +80,7 @@ def test_plan_rebuilds_everything_when_the_subnet_changed():
     desired = lab.build(params())
     actual = dict(empty(), network=dict(id="n", subnet="172.30.8.0/24"), containers={
         "m1": dict(id="1", state="running", spec_hash=desired["hosts"][0]["spec_hash"])})
-    verbs = [(a[0], a[1], a[2]) for a in lab.plan(actual, desired, "present")]
+    verbs = [(a["action"], a["kind"], a["name"]) for a in lab.plan(actual, desired, "present").actions]
     assert verbs[:3] == [("remove", "container", "m1"), ("remove", "network", "t-net"), ("create", "network", "t-net")]
     assert ("create", "container", "m1") in verbs
 
@@ -88,9 +88,9 @@ def test_plan_rebuilds_everything_when_the_subnet_changed():
 def test_plan_absent_removes_containers_then_volumes_then_network():
     actual = dict(empty(), network=dict(id="n", subnet="s"), containers={"m1": dict(id="1", state="running", spec_hash="h")},
                   volumes={"t-m1-docker"})
-    verbs = [(a[0], a[1]) for a in lab.plan(actual, dict(name="t", network="t-net", hosts=[]), "absent")]
+    verbs = [(a["action"], a["kind"]) for a in lab.plan(actual, dict(name="t", network="t-net", hosts=[]), "absent").actions]
     assert verbs == [("remove", "container"), ("remove", "volume"), ("remove", "network")]
-    assert lab.plan(empty(), dict(name="t", network="t-net", hosts=[]), "absent") == []
+    assert lab.plan(empty(), dict(name="t", network="t-net", hosts=[]), "absent").actions == []
 
 
 def test_spec_hash_changes_with_the_definition():
@@ -115,9 +115,9 @@ def only_m1():
 def test_limit_never_removes_hosts_outside_it():
     desired = lab.build(only_m1())
     actual = three_host_lab(lab.build(params()))
-    assert lab.plan(actual, desired, "present", prune=False) == []
+    assert lab.plan(actual, desired, "present", prune=False).actions == []
     # Without a limit the lab is exactly the definition: the others go.
-    pruned = [(a[0], a[2]) for a in lab.plan(actual, desired, "present", prune=True)]
+    pruned = [(a["action"], a["name"]) for a in lab.plan(actual, desired, "present", prune=True).actions]
     assert pruned == [("remove", "w1"), ("remove", "w2")]
 
 
@@ -126,7 +126,8 @@ def test_limit_still_changes_the_hosts_inside_it():
     actual = three_host_lab(lab.build(params()))
     actual["containers"]["m1"]["state"] = "exited"
     del actual["containers"]["w1"]
-    assert [(a[0], a[2]) for a in lab.plan(actual, desired, "present", prune=False)] == [("start", "m1")]
+    assert [(a["action"], a["name"]) for a in lab.plan(actual, desired, "present", prune=False).actions] == [
+        ("start", "m1")]
 
 
 def test_limit_refuses_a_subnet_change_that_would_recreate_hosts_outside_it():
@@ -140,11 +141,11 @@ def test_limit_refuses_a_subnet_change_that_would_recreate_hosts_outside_it():
 def test_absent_under_a_limit_removes_only_the_limited_hosts_and_keeps_the_network():
     actual = three_host_lab(lab.build(params()))
     desired = dict(name="t", network="t-net", hosts=[dict(name="m1")])
-    verbs = [(a[0], a[1], a[2]) for a in lab.plan(actual, desired, "absent", prune=False)]
+    verbs = [(a["action"], a["kind"], a["name"]) for a in lab.plan(actual, desired, "absent", prune=False).actions]
     assert verbs == [("remove", "container", "m1"), ("remove", "volume", "t-m1-docker")]
     # The last hosts of the lab take the network with them.
     desired["hosts"] = [dict(name=h) for h in ("m1", "w1", "w2")]
-    verbs = [(a[0], a[1]) for a in lab.plan(actual, desired, "absent", prune=False)]
+    verbs = [(a["action"], a["kind"]) for a in lab.plan(actual, desired, "absent", prune=False).actions]
     assert verbs[-1] == ("remove", "network") and verbs.count(("remove", "container")) == 3
 
 
@@ -152,5 +153,6 @@ def test_subnet_change_removes_every_container_once():
     desired = lab.build(params(hosts=params()["hosts"][:1]))
     actual = three_host_lab(lab.build(params()))
     actual["network"]["subnet"] = "172.30.8.0/24"
-    removed = [a[2] for a in lab.plan(actual, desired, "present") if a[:2] == ("remove", "container")]
+    removed = [a["name"] for a in lab.plan(actual, desired, "present").actions
+               if (a["action"], a["kind"]) == ("remove", "container")]
     assert removed == ["m1", "w1", "w2"]
