@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import urllib.error
 import uuid
 
@@ -39,12 +41,52 @@ def _get(url, timeout):
         return exc.code, exc.read().decode("utf-8", "replace")
 
 
+RECORD_KEEP = 20
+
+
+def read_record(path):
+    """The image ids a passed_record file lists; [] when it is missing or unreadable as such."""
+    try:
+        with open(path) as f:
+            ids = json.load(f)
+    except (OSError, ValueError):
+        return []
+    return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
+
+
+def write_record(path, ids, image_id):
+    """Add image_id to the record (the last RECORD_KEEP kept), written atomically."""
+    ids = [i for i in ids if i != image_id][-(RECORD_KEEP - 1):] + [image_id]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o755, exist_ok=True)
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        json.dump(ids, f)
+    os.replace(tmp, path)
+
+
+def probe_once(client, params, check_mode=False):
+    """The module: skip an image the record lists as passed; otherwise probe (not in check mode)."""
+    try:
+        image_id = client.inspect_image(params["image"])["Id"]
+    except NotFound:
+        image_id = None
+    record = params.get("passed_record")
+    passed = read_record(record) if record else []
+    if image_id is not None and image_id in passed:
+        return dict(changed=False, probed=False, image=params["image"], image_id=image_id,
+                    skipped_reason="%s passed before (%s)" % (params["image"], record))
+    if check_mode:
+        return dict(changed=False, probed=False, skipped_reason="check mode: no container is run")
+    if image_id is None:
+        raise SwarmOpsError("Image %s not found on this engine." % params["image"], image=params["image"])
+    result = probe(client, params)
+    if record:
+        write_record(record, passed, image_id)
+    return dict(result, probed=True, image_id=image_id)
+
+
 def probe(client, params):
     """Run the container, GET the path until it answers or time runs out, always remove it."""
-    try:
-        client.inspect_image(params["image"])
-    except NotFound:
-        raise SwarmOpsError("Image %s not found on this engine." % params["image"], image=params["image"])
     name = params.get("name") or "swarmops-probe-%s" % uuid.uuid4().hex[:10]
     port = params["container_port"]
     host_config = client.create_host_config(

@@ -17,9 +17,12 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import stat
 import tempfile
+from contextlib import contextmanager
 
+from ansible_collections.swarmops.core.plugins.module_utils.context_archive import ArchiveError, unpack
 from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
@@ -161,6 +164,32 @@ def inject_ca(dockerfile_text):
             out.extend(snippet)
             in_from = False
     return "\n".join(out) + "\n"
+
+
+@contextmanager
+def unpacked_context(params):
+    """``params`` with ``path`` set: as given, or a temporary directory holding the context the
+    action plugin packed from ``src`` (removed afterwards; errors name ``src``, not it)."""
+    if not params.get("src"):
+        yield params
+        return
+    if not params.get("_context_archive"):
+        raise SwarmOpsError("src is read on the controller by the docker_image_build action plugin; "
+                            "call the module by its name swarmops.core.docker_image_build.", src=params["src"])
+    root = tempfile.mkdtemp(prefix="swarmops-context-")
+    try:
+        try:
+            unpack(params["_context_archive"], root)
+        except (ArchiveError, OSError) as exc:
+            raise SwarmOpsError("src %s: %s" % (params["src"], exc), src=params["src"])
+        try:
+            yield dict(params, path=root)
+        except SwarmOpsError as exc:
+            src = params["src"]
+            details = {k: v.replace(root, src) if isinstance(v, str) else v for k, v in exc.details.items()}
+            raise SwarmOpsError(str(exc).replace(root, src), **details)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def load_context(path, dockerfile, ca_certificates):

@@ -14,7 +14,7 @@ description:
     engine's host (a random free port), sends C(GET O(path)) until the container answers or
     O(probe_timeout) runs out, checks the status and that the body contains every O(expect) text,
     and removes the container in every case, like C(docker run -p 127.0.0.1:4000:80) followed by C(curl).
-  - Leaves nothing behind, so it never reports a change.
+  - Leaves nothing behind, so it never reports a change (O(passed_record) is bookkeeping).
   - The module must run on the engine's host (the published port is on that host's loopback).
 author: swarmops maintainers (@swarmops)
 extends_documentation_fragment:
@@ -65,6 +65,15 @@ options:
     description: Seconds to wait for the first answer.
     type: int
     default: 60
+  passed_record:
+    description:
+      - A file on the engine's host listing the ids of the images that passed this probe. An image
+        listed there is not run again (RV(probed) is false); after a pass its id is added (the last
+        20 are kept). Unset, every run probes.
+      - Image ids are content digests, so a rebuilt image is probed again. Delete the file to probe
+        everything again.
+    type: path
+    version_added: 0.2.0
 """
 
 EXAMPLES = r"""
@@ -79,6 +88,16 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+probed:
+  description: Whether a container ran; false when O(passed_record) lists the image, and in check mode.
+  returned: always
+  type: bool
+  sample: true
+image_id:
+  description: The id of the image probed (or found in O(passed_record)).
+  returned: when the image exists
+  type: str
+  sample: sha256:4f3c...
 status:
   description: The HTTP status of the answer.
   returned: success
@@ -100,14 +119,12 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DOCKER_COMMON_ARGS
-from ansible_collections.swarmops.core.plugins.module_utils.http_probe import probe
+from ansible_collections.swarmops.core.plugins.module_utils.http_probe import probe_once
 from ansible_collections.swarmops.core.plugins.module_utils.runner import run_module
 
 
 def run(module):
-    if module.check_mode:
-        return dict(changed=False, skipped_reason="check mode: no container is run")
-    return probe(connect(module.params), module.params)
+    return probe_once(connect(module.params), module.params, module.check_mode)
 
 
 def main():
@@ -123,6 +140,7 @@ def main():
             env=dict(type="dict", default={}),
             extra_hosts=dict(type="dict", default={}),
             probe_timeout=dict(type="int", default=60),
+            passed_record=dict(type="path"),
         ),
         supports_check_mode=True,
     )

@@ -63,11 +63,29 @@ options:
     elements: str
     default: []
   path:
-    description: The build context directory on the host the module runs on.
+    description:
+      - The build context directory on the host the module runs on.
+      - One of O(path) and O(src) is required.
     type: path
-    required: true
+  src:
+    description:
+      - The build context directory on the controller, found like C(ansible.builtin.copy)'s
+        O(ansible.builtin.copy#module:src) (a role's C(files/) first). The action plugin packs it
+        into the module's arguments; the build host gets it in a temporary directory, removed
+        after the task. Nothing is copied to a permanent place, and the task needs one module run
+        where a copy task needs one per file.
+      - For small contexts (at most 16 MiB); copy a bigger one to the build host and give O(path).
+      - Directories, regular files and symbolic links only; file modes are kept (they are part of
+        the context hash), owners and times are not.
+    type: str
+    version_added: 0.2.0
+  _context_archive:
+    description:
+      - Internal, set by the action plugin from O(src) (the packed context). Do not set it.
+    type: str
+    version_added: 0.2.0
   dockerfile:
-    description: The Dockerfile, relative to O(path) or absolute (it may lie outside the context).
+    description: The Dockerfile, relative to the context or absolute (it may lie outside the context).
     type: str
     default: Dockerfile
   build_args:
@@ -145,6 +163,11 @@ EXAMPLES = r"""
     build_args:
       BASE_IMAGE: python:3.11-slim
 
+- name: Build from a directory on the controller (a role's files/friendlyhello), no copy task
+  swarmops.core.docker_image_build:
+    name: friendlyhello
+    src: friendlyhello
+
 - name: Build behind a TLS-intercepting proxy, tag and push to a private registry
   swarmops.core.docker_image_build:
     name: registry.lab:5000/friendlyhello
@@ -205,12 +228,13 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DOCKER_COMMON_ARGS
-from ansible_collections.swarmops.core.plugins.module_utils.image_build import ensure_image
+from ansible_collections.swarmops.core.plugins.module_utils.image_build import ensure_image, unpacked_context
 from ansible_collections.swarmops.core.plugins.module_utils.runner import run_module
 
 
 def run(module):
-    return ensure_image(connect(module.params), module.params, module.check_mode)
+    with unpacked_context(module.params) as params:
+        return ensure_image(connect(params), params, module.check_mode)
 
 
 def main():
@@ -220,7 +244,9 @@ def main():
             name=dict(type="str", required=True),
             tag=dict(type="str", default="latest"),
             tags=dict(type="list", elements="str", default=[]),
-            path=dict(type="path", required=True),
+            path=dict(type="path"),
+            src=dict(type="str"),
+            _context_archive=dict(type="str", no_log=True),
             dockerfile=dict(type="str", default="Dockerfile"),
             build_args=dict(type="dict", default={}),
             target=dict(type="str"),
@@ -238,6 +264,8 @@ def main():
                 registry=dict(type="str"),
             )),
         ),
+        required_one_of=[("path", "src")],
+        mutually_exclusive=[("path", "src")],
         supports_check_mode=True,
     )
     run_module(module, run)

@@ -196,3 +196,36 @@ def test_wrong_password_is_a_clear_error_without_the_password(ansible_module, co
 def test_push_without_credentials_names_the_registry(ansible_module, context, registry):
     result, out = ansible_module("docker_image_build", args(registry + "/" + PREFIX + "/anon", context, push=True))
     assert result["failed"] is True and registry in result["msg"] and "none given" in result["msg"], out
+
+
+def test_src_carries_the_context_from_the_controller(ansible_module, engine, context):
+    name = PREFIX + "-src"
+    params = dict(name=name, src=str(context), labels=dict(sotest=PREFIX))
+    check, out = ansible_module("docker_image_build", params, check=True)
+    assert check["changed"] is True and not engine.images(name=name), out
+
+    first, out = ansible_module("docker_image_build", params)
+    assert first["changed"] is True, out
+    again, out = ansible_module("docker_image_build", params)
+    assert again["changed"] is False and again["image_id"] == first["image_id"], out
+    assert "_context_archive" not in out or "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in out
+    # The same directory given as path (on the build host, here the same machine) hashes the same.
+    by_path, out = ansible_module("docker_image_build", args(name, context))
+    assert by_path["changed"] is False and by_path["context_hash"] == first["context_hash"], out
+
+    (context / "app.txt").write_text("changed\n")
+    check, out = ansible_module("docker_image_build", params, check=True)
+    assert check["changed"] is True, out
+    edited, out = ansible_module("docker_image_build", params)
+    assert edited["changed"] is True and edited["image_id"] != first["image_id"], out
+
+
+@pytest.mark.parametrize("extra, needle", [
+    (dict(src="/nonexistent/sotest-context"), "src /nonexistent/sotest-context: Could not find"),
+    (dict(src="/etc/hostname"), "is not a directory"),
+    (dict(src="/tmp", path="/tmp"), "mutually exclusive"),
+])
+def test_bad_src_is_a_clear_error(ansible_module, engine, extra, needle):
+    result, out = ansible_module("docker_image_build", dict(name=PREFIX + "-badsrc", **extra))
+    assert result["failed"] is True and needle in result["msg"], out
+    assert not engine.images(name=PREFIX + "-badsrc")

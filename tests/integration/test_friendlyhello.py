@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import docker
@@ -61,3 +62,24 @@ def test_probe_check_mode_runs_nothing_and_a_wrong_port_fails_clearly(ansible_mo
     result, out = ansible_module("docker_http_probe", dict(image=IMAGE, container_port=8080, probe_timeout=4,
                                                            extra_hosts=NO_REDIS))
     assert result["failed"] is True and "did not answer on port 8080" in result["msg"], out
+
+
+def test_probe_record_runs_each_image_once(ansible_module, app_image, tmp_path):
+    record = tmp_path / "smoke" / "passed.json"
+    params = dict(image=IMAGE, extra_hosts=NO_REDIS, expect=["Hello World!"], passed_record=str(record))
+    check, out = ansible_module("docker_http_probe", params, check=True)
+    assert check["changed"] is False and check["probed"] is False and not record.exists(), out
+
+    first, out = ansible_module("docker_http_probe", params)
+    assert first["changed"] is False and first["probed"] is True and first["status"] == 200, out
+    assert json.loads(record.read_text()) == [first["image_id"]]
+
+    again, out = ansible_module("docker_http_probe", params)
+    assert again["probed"] is False and "passed before" in again["skipped_reason"], out
+    check, out = ansible_module("docker_http_probe", params, check=True)
+    assert check["probed"] is False and "passed before" in check["skipped_reason"], out
+
+    # A failing probe records nothing: the image is run again next time.
+    record.write_text("[]")
+    failed, out = ansible_module("docker_http_probe", dict(params, expect=["Goodbye"]))
+    assert failed["failed"] is True and json.loads(record.read_text()) == [], out
