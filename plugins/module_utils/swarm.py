@@ -622,19 +622,7 @@ def update_node(client, node_id, desired):
     retry_out_of_sequence(write)
 
 
-def wait_node_ready(client, node_id, timeout):
-    """Wait until the managers report the node Ready; a clear error naming it otherwise."""
-    for dummy in clock(timeout, 0.5):
-        node = client.inspect_node(node_id)
-        status = node.get("Status") or {}
-        if status.get("State") == "ready":
-            return node
-    raise SwarmOpsError("Node %s (%s) is not Ready after %ss: state %s%s." % (
-        node["Description"]["Hostname"], node_id, timeout, status.get("State"),
-        " - " + status["Message"] if status.get("Message") else ""))
-
-
-# ---------------------------------------------------------------- swarm_node: several nodes in one call
+# ---------------------------------------------------------------- swarm_node: several nodes in one call; the Ready wait
 
 NODE_ITEM_KEYS = ("node", "labels", "availability", "role")
 
@@ -666,7 +654,10 @@ def diff_nodes(nodes, params):
 
 
 def wait_nodes_ready(client, node_ids, timeout):
-    """``wait_node_ready`` for several nodes: one node list per look; {ID: node} once all are Ready."""
+    """Wait until the managers report every node Ready: one node list per look; {ID: node} once all are.
+
+    A clear error naming each node still not Ready (hostname, ID, state, message) after ``timeout``.
+    """
     wanted = set(node_ids)
     for dummy in clock(timeout, 0.5):
         current = {n["ID"]: n for n in client.nodes() if n["ID"] in wanted}
@@ -675,6 +666,11 @@ def wait_nodes_ready(client, node_ids, timeout):
             return current
     raise SwarmOpsError("%d node(s) not Ready after %ss: %s." % (len(late), timeout, "; ".join(
         _not_ready(node_id, current.get(node_id)) for node_id in late)))
+
+
+def wait_node_ready(client, node_id, timeout):
+    """Wait until the managers report the node Ready (``wait_nodes_ready`` for one node); the node."""
+    return wait_nodes_ready(client, [node_id], timeout)[node_id]
 
 
 def _not_ready(node_id, node):
