@@ -653,6 +653,56 @@ def diff_nodes(nodes, params):
     return planned
 
 
+def set_node(client, nodes, params, check_mode=False, want_diff=False):
+    """swarm_node with ``node``: plan (``diff_node``), apply, wait until Ready; the module result."""
+    node = find_node(nodes, params["node"])
+    plan = diff_node(node, params)
+    if plan and not check_mode:
+        apply(client, plan)
+    result = dict(changed=bool(plan), actions=plan.summary())
+    if node and params["state"] == "present":
+        if params["wait"] and not check_mode:
+            node = wait_node_ready(client, node["ID"], params["wait_timeout"])
+        elif plan and not check_mode:
+            node = client.inspect_node(node["ID"])
+        result["node"] = node_summary(node)
+    if want_diff:
+        result["diff"] = plan.diff()
+    return result
+
+
+def set_nodes(client, nodes, params, check_mode=False, want_diff=False):
+    """swarm_node with ``nodes``: plan every node (``diff_nodes``), then apply, then one wait for all.
+
+    ``nodes`` are all nodes as inspected on the manager. Returns the module result: one row per
+    item (its node, actions and, when the node exists and state=present, its ``node_summary``).
+    """
+    planned = diff_nodes(nodes, params)
+    if not check_mode:
+        for dummy, plan in planned:
+            if plan:
+                apply(client, plan)
+    present = [node for node, dummy in planned if node and params["state"] == "present"]
+    current = {node["ID"]: node for node in present}
+    if present and not check_mode:
+        if params["wait"]:
+            current = wait_nodes_ready(client, list(current), params["wait_timeout"])
+        elif any(plan for dummy, plan in planned):
+            current = {node["ID"]: node for node in client.nodes() if node["ID"] in current}
+    rows, diff = [], {"before": {}, "after": {}}
+    for item, (node, plan) in zip(params["nodes"], planned):
+        row = node_summary(current[node["ID"]]) if node and node["ID"] in current else {}
+        rows.append(dict(row, node=item["node"], actions=[action["action"] for action in plan.actions]))
+        if node is not None:
+            diff["before"][node["Description"]["Hostname"]] = plan.before
+            diff["after"][node["Description"]["Hostname"]] = plan.after
+    result = dict(changed=any(plan for dummy, plan in planned), nodes=rows,
+                  actions=[action for row in rows for action in row["actions"]])
+    if want_diff:
+        result["diff"] = diff
+    return result
+
+
 def wait_nodes_ready(client, node_ids, timeout):
     """Wait until the managers report every node Ready: one node list per look; {ID: node} once all are.
 

@@ -388,6 +388,41 @@ def test_the_ready_wait_names_every_node_not_ready_one_node_as_several(fake_time
         swarm.wait_node_ready(client, "abd999", 5)
 
 
+def test_set_nodes_plans_all_then_applies_then_waits_once(fake_time):
+    nodes = [node(), node(hostname="w2", node_id="abd999")]
+    params = {"state": "present", "labels_state": "merge", "wait": True, "wait_timeout": 60, "nodes": [
+        {"node": "w2", "labels": {"zone": "b"}}, {"node": "w1"}]}
+    client = FakeNodesClient(nodes, down_looks={"abd999": 2})
+    result = swarm.set_nodes(client, nodes, params, check_mode=True, want_diff=True)
+    assert client.updates == [] and client.looks == 0
+    assert result["changed"] and result["actions"] == ["update_node"]
+    assert [(r["node"], r["actions"], r["labels"]) for r in result["nodes"]] == [
+        ("w2", ["update_node"], {}), ("w1", [], {})]  # check mode: the rows as found
+    assert result["diff"]["after"]["w2"]["labels"] == {"zone": "b"} and result["diff"]["before"]["w2"]["labels"] == {}
+
+    result = swarm.set_nodes(client, nodes, params)
+    assert client.updates == ["abd999"] and client.looks == 3 and "diff" not in result
+    assert [(r["node"], r["status"], r["labels"]) for r in result["nodes"]] == [
+        ("w2", "Ready", {"zone": "b"}), ("w1", "Ready", {})]
+    with pytest.raises(SwarmOpsError, match=r"nodes\[1\]: node 'zzz'"):
+        swarm.set_nodes(client, nodes, dict(params, nodes=[{"node": "w1", "labels": {"a": "1"}}, {"node": "zzz"}]))
+    assert client.updates == ["abd999"]
+
+
+def test_set_node_applies_waits_and_returns_the_row(fake_time):
+    nodes = [node()]
+    params = {"node": "w1", "state": "present", "availability": "drain", "wait": True, "wait_timeout": 60}
+    client = FakeNodesClient(nodes, down_looks={"abc123": 1})
+    result = swarm.set_node(client, nodes, params, check_mode=True, want_diff=True)
+    assert client.updates == [] and result["actions"] == ["update_node"] and result["node"]["availability"] == "Active"
+    assert result["diff"]["after"]["availability"] == "drain"
+    result = swarm.set_node(client, nodes, params)
+    assert client.updates == ["abc123"] and client.looks == 2
+    assert result["changed"] and result["node"]["availability"] == "Drain" and result["node"]["status"] == "Ready"
+    result = swarm.set_node(client, nodes, dict(params, state="absent", force=True), check_mode=True)
+    assert result == {"changed": True, "actions": ["remove"]}
+
+
 def test_manager_without_quorum_is_told_about_force_new_cluster():
     actual = swarm.Actual(info("active", True, remote=["10.0.0.5:2377", "10.0.0.6:2377"]), swarm_error="no leader")
     with pytest.raises(SwarmOpsError, match="cannot read its swarm.*force_new_cluster=true"):
