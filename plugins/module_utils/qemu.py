@@ -83,8 +83,7 @@ def parse_port(entry):
 
     QEMU forwards on loopback only (hostfwd=tcp:127.0.0.1:...): an entry naming another address is refused.
     """
-    host, _, guest = str(entry).partition(":")
-    port = units.parse_port("%s:%s" % (host, guest or host), "127.0.0.1")
+    port = units.parse_port(entry, "127.0.0.1", bare="same")
     if port.ip != "127.0.0.1" or port.proto != "tcp" or port.host_port < 1024:
         raise ValueError(entry)
     return port.host_port, port.container_port

@@ -622,19 +622,7 @@ def update_node(client, node_id, desired):
     retry_out_of_sequence(write)
 
 
-def wait_node_ready(client, node_id, timeout):
-    """Wait until the managers report the node Ready; a clear error naming it otherwise."""
-    for dummy in clock(timeout, 0.5):
-        node = client.inspect_node(node_id)
-        status = node.get("Status") or {}
-        if status.get("State") == "ready":
-            return node
-    raise SwarmOpsError("Node %s (%s) is not Ready after %ss: state %s%s." % (
-        node["Description"]["Hostname"], node_id, timeout, status.get("State"),
-        " - " + status["Message"] if status.get("Message") else ""))
-
-
-# ---------------------------------------------------------------- swarm_node: several nodes in one call
+# ---------------------------------------------------------------- swarm_node: several nodes in one call; the Ready wait
 
 NODE_ITEM_KEYS = ("node", "labels", "availability", "role")
 
@@ -665,8 +653,61 @@ def diff_nodes(nodes, params):
     return planned
 
 
+def set_node(client, nodes, params, check_mode=False, want_diff=False):
+    """swarm_node with ``node``: plan (``diff_node``), apply, wait until Ready; the module result."""
+    node = find_node(nodes, params["node"])
+    plan = diff_node(node, params)
+    if plan and not check_mode:
+        apply(client, plan)
+    result = dict(changed=bool(plan), actions=plan.summary())
+    if node and params["state"] == "present":
+        if params["wait"] and not check_mode:
+            node = wait_node_ready(client, node["ID"], params["wait_timeout"])
+        elif plan and not check_mode:
+            node = client.inspect_node(node["ID"])
+        result["node"] = node_summary(node)
+    if want_diff:
+        result["diff"] = plan.diff()
+    return result
+
+
+def set_nodes(client, nodes, params, check_mode=False, want_diff=False):
+    """swarm_node with ``nodes``: plan every node (``diff_nodes``), then apply, then one wait for all.
+
+    ``nodes`` are all nodes as inspected on the manager. Returns the module result: one row per
+    item (its node, actions and, when the node exists and state=present, its ``node_summary``).
+    """
+    planned = diff_nodes(nodes, params)
+    if not check_mode:
+        for dummy, plan in planned:
+            if plan:
+                apply(client, plan)
+    present = [node for node, dummy in planned if node and params["state"] == "present"]
+    current = {node["ID"]: node for node in present}
+    if present and not check_mode:
+        if params["wait"]:
+            current = wait_nodes_ready(client, list(current), params["wait_timeout"])
+        elif any(plan for dummy, plan in planned):
+            current = {node["ID"]: node for node in client.nodes() if node["ID"] in current}
+    rows, diff = [], {"before": {}, "after": {}}
+    for item, (node, plan) in zip(params["nodes"], planned):
+        row = node_summary(current[node["ID"]]) if node and node["ID"] in current else {}
+        rows.append(dict(row, node=item["node"], actions=[action["action"] for action in plan.actions]))
+        if node is not None:
+            diff["before"][node["Description"]["Hostname"]] = plan.before
+            diff["after"][node["Description"]["Hostname"]] = plan.after
+    result = dict(changed=any(plan for dummy, plan in planned), nodes=rows,
+                  actions=[action for row in rows for action in row["actions"]])
+    if want_diff:
+        result["diff"] = diff
+    return result
+
+
 def wait_nodes_ready(client, node_ids, timeout):
-    """``wait_node_ready`` for several nodes: one node list per look; {ID: node} once all are Ready."""
+    """Wait until the managers report every node Ready: one node list per look; {ID: node} once all are.
+
+    A clear error naming each node still not Ready (hostname, ID, state, message) after ``timeout``.
+    """
     wanted = set(node_ids)
     for dummy in clock(timeout, 0.5):
         current = {n["ID"]: n for n in client.nodes() if n["ID"] in wanted}
@@ -675,6 +716,11 @@ def wait_nodes_ready(client, node_ids, timeout):
             return current
     raise SwarmOpsError("%d node(s) not Ready after %ss: %s." % (len(late), timeout, "; ".join(
         _not_ready(node_id, current.get(node_id)) for node_id in late)))
+
+
+def wait_node_ready(client, node_id, timeout):
+    """Wait until the managers report the node Ready (``wait_nodes_ready`` for one node); the node."""
+    return wait_nodes_ready(client, [node_id], timeout)[node_id]
 
 
 def _not_ready(node_id, node):

@@ -16,7 +16,8 @@ Durations come in two dialects, with two entry points:
 
 Ports: ``parse_port(spec, default_ip)`` reads docker's ``[ip:]host_port:container_port[/proto]``;
 the address used when the spec names none is the caller's choice (docker publishes on every
-address, the lab and the QEMU forwards on loopback only).
+address, the lab and the QEMU forwards on loopback only), and so is the meaning of a lone port
+(``bare``: refused, or host = container as the QEMU forwards take it).
 """
 
 from __future__ import annotations
@@ -91,20 +92,28 @@ def _port_number(text, allow_empty):
     return number
 
 
-def parse_port(spec, default_ip, any_host_port=False):
+def parse_port(spec, default_ip, any_host_port=False, bare=None):
     """'[ip:]host_port:container_port[/proto]' -> Port(ip, host_port, container_port, proto).
 
     ``default_ip``: the address when the spec names none. ``any_host_port``: an empty host port
     ("127.0.0.1::80") is allowed and gives host_port None (the engine picks one, as
     ``docker run -p ip::port`` does). An IPv6 address may be written in brackets.
+    ``bare``: what a lone port ("80") means. None: refused (for docker and compose it names the
+    container port only, which no caller here takes); "same": the host port and the container
+    port, as the QEMU forwards take it.
     ValueError saying what is wrong (the caller names the spec and the option).
     """
+    if bare not in (None, "same"):
+        raise ValueError("bare: %r is not None or 'same'" % (bare,))
     text, _, proto = str(spec).partition("/")
     proto = proto or "tcp"
     parts = text.rsplit(":", 2)
-    if len(parts) == 2:
+    if len(parts) == 1 and bare == "same":
+        parts = [default_ip, parts[0], parts[0]]
+    elif len(parts) == 2:
         parts.insert(0, default_ip)
     if len(parts) != 3 or proto not in PROTOCOLS:
-        raise ValueError("expected [ip:]host_port:container_port[/%s]" % "|".join(PROTOCOLS))
+        raise ValueError("expected [ip:]host_port%s[/%s]" % (
+            "[:container_port]" if bare == "same" else ":container_port", "|".join(PROTOCOLS)))
     ip = parts[0][1:-1] if parts[0].startswith("[") and parts[0].endswith("]") else parts[0]
     return Port(ip, _port_number(parts[1], any_host_port), _port_number(parts[2], False), proto)

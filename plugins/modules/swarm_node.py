@@ -164,51 +164,9 @@ def run(module):
     if not actual.is_manager:
         raise SwarmOpsError("swarm_node must run on a swarm manager; %s is %s." % (
             actual.hostname, "a worker" if actual.state == "active" else "in no swarm (%s)" % actual.state))
-    if params["nodes"] is not None:
-        return run_many(module, client, actual)
-    node = swarm.find_node(actual.nodes, params["node"])
-    plan = swarm.diff_node(node, params)
-    if plan and not module.check_mode:
-        swarm.apply(client, plan)
-    result = dict(changed=bool(plan), actions=plan.summary())
-    if node and params["state"] == "present":
-        if params["wait"] and not module.check_mode:
-            node = swarm.wait_node_ready(client, node["ID"], params["wait_timeout"])
-        elif plan and not module.check_mode:
-            node = client.inspect_node(node["ID"])
-        result["node"] = swarm.node_summary(node)
-    if module._diff:
-        result["diff"] = plan.diff()
-    return result
-
-
-def run_many(module, client, actual):
-    """O(nodes): plan every node, then apply, then one wait for all."""
-    params = module.params
-    planned = swarm.diff_nodes(actual.nodes, params)
-    if not module.check_mode:
-        for dummy, plan in planned:
-            if plan:
-                swarm.apply(client, plan)
-    present = [node for node, dummy in planned if node and params["state"] == "present"]
-    current = {node["ID"]: node for node in present}
-    if present and not module.check_mode:
-        if params["wait"]:
-            current = swarm.wait_nodes_ready(client, list(current), params["wait_timeout"])
-        elif any(plan for dummy, plan in planned):
-            current = {node["ID"]: node for node in client.nodes() if node["ID"] in current}
-    rows, diff = [], {"before": {}, "after": {}}
-    for item, (node, plan) in zip(params["nodes"], planned):
-        row = swarm.node_summary(current[node["ID"]]) if node and node["ID"] in current else {}
-        rows.append(dict(row, node=item["node"], actions=[action["action"] for action in plan.actions]))
-        if node is not None:
-            diff["before"][node["Description"]["Hostname"]] = plan.before
-            diff["after"][node["Description"]["Hostname"]] = plan.after
-    result = dict(changed=any(plan for dummy, plan in planned), nodes=rows,
-                  actions=[action for row in rows for action in row["actions"]])
-    if module._diff:
-        result["diff"] = diff
-    return result
+    if params["nodes"] is None:
+        return swarm.set_node(client, actual.nodes, params, module.check_mode, module._diff)
+    return swarm.set_nodes(client, actual.nodes, params, module.check_mode, module._diff)
 
 
 def main():

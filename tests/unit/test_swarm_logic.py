@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.swarmops.core.plugins.module_utils import swarm
+from ansible_collections.swarmops.core.plugins.module_utils import runner, swarm
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 WORKER_TOKEN = "SWMTKN-1-" + "3" * 50 + "-" + "a" * 25
@@ -323,6 +323,104 @@ def test_node_summary_is_a_docker_node_ls_row():
     assert (row["hostname"], row["status"], row["availability"], row["manager_status"], row["engine_version"]) == \
         ("w1", "Ready", "Active", "Leader", "20.10")
     assert swarm.node_summary(node())["manager_status"] == ""
+
+
+class FakeTime:
+    """Stands in for the time module inside runner (clock): sleeping advances a counter."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+class FakeNodesClient:
+    """The node calls of the APIClient over a dict of nodes; ``down_looks`` node lists show a node down first."""
+
+    def __init__(self, nodes, down_looks=None):
+        self.by_id = {n["ID"]: n for n in nodes}
+        self.down_looks = dict(down_looks or {})
+        self.looks = 0
+        self.updates = []
+
+    def nodes(self):
+        self.looks += 1
+        listed = []
+        for node_id, n in self.by_id.items():
+            if self.looks <= self.down_looks.get(node_id, 0):
+                n = dict(n, Status={"State": "down", "Message": "heartbeat failure"})
+            listed.append(n)
+        return listed
+
+    def inspect_node(self, node_id):
+        return self.by_id[node_id]
+
+    def update_node(self, node_id, version, spec):
+        self.updates.append(node_id)
+        self.by_id[node_id] = dict(self.by_id[node_id], Spec={
+            "Role": spec["Role"], "Availability": spec["Availability"], "Labels": spec["Labels"]})
+
+
+@pytest.fixture
+def fake_time(monkeypatch):
+    monkeypatch.setattr(runner, "time", FakeTime())
+
+
+def test_the_ready_wait_looks_until_every_node_is_ready(fake_time):
+    client = FakeNodesClient([node(), node(hostname="w2", node_id="abd999")], down_looks={"abd999": 3})
+    ready = swarm.wait_nodes_ready(client, ["abc123", "abd999"], 60)
+    assert sorted(ready) == ["abc123", "abd999"] and client.looks == 4
+    client = FakeNodesClient([node()], down_looks={"abc123": 2})
+    assert swarm.wait_node_ready(client, "abc123", 60)["ID"] == "abc123" and client.looks == 3
+
+
+def test_the_ready_wait_names_every_node_not_ready_one_node_as_several(fake_time):
+    client = FakeNodesClient([node(), node(hostname="w2", node_id="abd999")], down_looks={"abd999": 1000})
+    with pytest.raises(SwarmOpsError, match=r"^2 node\(s\) not Ready after 5s: gone: no longer in the swarm; "
+                                            r"w2 \(abd999\): state down - heartbeat failure\.$"):
+        swarm.wait_nodes_ready(client, ["gone", "abd999"], 5)
+    with pytest.raises(SwarmOpsError, match=r"^1 node\(s\) not Ready after 5s: "
+                                            r"w2 \(abd999\): state down - heartbeat failure\.$"):
+        swarm.wait_node_ready(client, "abd999", 5)
+
+
+def test_set_nodes_plans_all_then_applies_then_waits_once(fake_time):
+    nodes = [node(), node(hostname="w2", node_id="abd999")]
+    params = {"state": "present", "labels_state": "merge", "wait": True, "wait_timeout": 60, "nodes": [
+        {"node": "w2", "labels": {"zone": "b"}}, {"node": "w1"}]}
+    client = FakeNodesClient(nodes, down_looks={"abd999": 2})
+    result = swarm.set_nodes(client, nodes, params, check_mode=True, want_diff=True)
+    assert client.updates == [] and client.looks == 0
+    assert result["changed"] and result["actions"] == ["update_node"]
+    assert [(r["node"], r["actions"], r["labels"]) for r in result["nodes"]] == [
+        ("w2", ["update_node"], {}), ("w1", [], {})]  # check mode: the rows as found
+    assert result["diff"]["after"]["w2"]["labels"] == {"zone": "b"} and result["diff"]["before"]["w2"]["labels"] == {}
+
+    result = swarm.set_nodes(client, nodes, params)
+    assert client.updates == ["abd999"] and client.looks == 3 and "diff" not in result
+    assert [(r["node"], r["status"], r["labels"]) for r in result["nodes"]] == [
+        ("w2", "Ready", {"zone": "b"}), ("w1", "Ready", {})]
+    with pytest.raises(SwarmOpsError, match=r"nodes\[1\]: node 'zzz'"):
+        swarm.set_nodes(client, nodes, dict(params, nodes=[{"node": "w1", "labels": {"a": "1"}}, {"node": "zzz"}]))
+    assert client.updates == ["abd999"]
+
+
+def test_set_node_applies_waits_and_returns_the_row(fake_time):
+    nodes = [node()]
+    params = {"node": "w1", "state": "present", "availability": "drain", "wait": True, "wait_timeout": 60}
+    client = FakeNodesClient(nodes, down_looks={"abc123": 1})
+    result = swarm.set_node(client, nodes, params, check_mode=True, want_diff=True)
+    assert client.updates == [] and result["actions"] == ["update_node"] and result["node"]["availability"] == "Active"
+    assert result["diff"]["after"]["availability"] == "drain"
+    result = swarm.set_node(client, nodes, params)
+    assert client.updates == ["abc123"] and client.looks == 2
+    assert result["changed"] and result["node"]["availability"] == "Drain" and result["node"]["status"] == "Ready"
+    result = swarm.set_node(client, nodes, dict(params, state="absent", force=True), check_mode=True)
+    assert result == {"changed": True, "actions": ["remove"]}
 
 
 def test_manager_without_quorum_is_told_about_force_new_cluster():

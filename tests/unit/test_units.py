@@ -99,6 +99,25 @@ def test_an_empty_host_port_only_when_asked_for():
     assert units.parse_port("127.0.0.1::80", "0.0.0.0", any_host_port=True) == ("127.0.0.1", None, 80, "tcp")
 
 
+@pytest.mark.parametrize("spec, port", [
+    ("4000", ("127.0.0.1", 4000, 4000, "tcp")), ("53/udp", ("127.0.0.1", 53, 53, "udp")),
+    ("8080:80", ("127.0.0.1", 8080, 80, "tcp")), ("10.0.0.1:2000:22", ("10.0.0.1", 2000, 22, "tcp")),
+])
+def test_a_bare_port_is_host_and_container_port_only_when_asked_for(spec, port):
+    assert units.parse_port(spec, "127.0.0.1", bare="same") == port
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("", "'' is not a port number"), ("4000:", "'' is not a port number"), ("x", "'x' is not a port number"),
+    ("1/icmp", r"expected \[ip:\]host_port\[:container_port\]\[/tcp"),
+])
+def test_a_bare_port_refuses_what_is_not_one(spec, message):
+    with pytest.raises(ValueError, match=message):
+        units.parse_port(spec, "127.0.0.1", bare="same")
+    with pytest.raises(ValueError, match="bare: 'target'"):
+        units.parse_port("80", "127.0.0.1", bare="target")
+
+
 @pytest.mark.parametrize("spec, expected", [  # more cases in test_registry_logic.py
     ("5000:5000", ("5000/tcp", ("0.0.0.0", 5000))),
     (":80", ("80/tcp", ("0.0.0.0", None))),
@@ -136,13 +155,14 @@ def test_lab_refuses_naming_the_host(spec, message):
         lab.parse_port(spec, "h")
 
 
-@pytest.mark.parametrize("entry, forward", [("4000", (4000, 4000)), ("8080:80", (8080, 80)), ("4000:", (4000, 4000)),
+@pytest.mark.parametrize("entry, forward", [("4000", (4000, 4000)), ("8080:80", (8080, 80)),
                                             ("65535:1", (65535, 1)), ("127.0.0.1:2000:22", (2000, 22))])
 def test_qemu_forwards(entry, forward):
     assert qemu.parse_port(entry) == forward
 
 
-@pytest.mark.parametrize("entry", ["x:1", "80:80", "1023", "70000:1", "4000:0", "0.0.0.0:4000:4000", "4000:4000/udp", ""])
+@pytest.mark.parametrize("entry", ["x:1", "80:80", "1023", "70000:1", "4000:0", "0.0.0.0:4000:4000", "4000:4000/udp", "",
+                                   "4000:"])
 def test_qemu_refuses(entry):
     with pytest.raises(ValueError):
         qemu.parse_port(entry)
