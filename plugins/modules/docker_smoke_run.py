@@ -21,7 +21,7 @@ description:
   - With O(record), a successful run is recorded on the host (which start of the daemon it verified, and
     with what), so that M(swarmops.core.docker_engine_host_info) can tell whether the running daemon has
     been verified since it started. The record is this module's bookkeeping, not a change to the host's
-    configuration: writing it is not reported as C(changed).
+    configuration, so writing it is not reported as C(changed).
 author:
   - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
