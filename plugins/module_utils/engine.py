@@ -69,6 +69,15 @@ def summarize(version, info, cli_version=None):
     )
 
 
+def cli_version(module):
+    """The docker CLI's version on the host the module runs on (None without a CLI)."""
+    docker_cli = module.get_bin_path("docker")
+    if not docker_cli:
+        return None
+    rc, out, _err = module.run_command([docker_cli, "--version"])
+    return parse_cli_version(out) if rc == 0 else None
+
+
 def read_facts(client, cli_version=None):
     return summarize(client.version(), client.info(), cli_version)
 

@@ -106,16 +106,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DOCKER_COMMON_ARGS
-from ansible_collections.swarmops.core.plugins.module_utils.engine import parse_cli_version, read_facts
+from ansible_collections.swarmops.core.plugins.module_utils.engine import cli_version, read_facts
 from ansible_collections.swarmops.core.plugins.module_utils.runner import run_module
-
-
-def cli_version(module):
-    docker_cli = module.get_bin_path("docker")
-    if not docker_cli:
-        return None
-    rc, out, _err = module.run_command([docker_cli, "--version"])
-    return parse_cli_version(out) if rc == 0 else None
 
 
 def run(module):

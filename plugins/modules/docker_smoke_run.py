@@ -18,6 +18,10 @@ description:
     V(Hello from Docker!) and the container's hostname, like C(hello-world)'s first line.
   - C(changed) only reports the image being pulled or imported; the container leaves no trace.
   - In check mode nothing is pulled, imported or run.
+  - With O(record), a successful run is recorded on the host (which start of the daemon it verified, and
+    with what), so that M(swarmops.core.docker_engine_host_info) can tell whether the running daemon has
+    been verified since it started. The record is this module's bookkeeping, not a change to the host's
+    configuration, so writing it is not reported as C(changed).
 author:
   - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
@@ -59,6 +63,16 @@ options:
     description: Seconds the container may run.
     type: int
     default: 60
+  record:
+    description:
+      - A file to write after a successful run (JSON; its directory is created). It holds the daemon's
+        start time and systemd invocation ID (read from O(record_service)), the engine's version and
+        O(image), O(source), O(command) and O(expect). Not written in check mode or when the run fails.
+    type: path
+  record_service:
+    description: The systemd unit of the daemon, for O(record).
+    type: str
+    default: docker.service
 """
 
 EXAMPLES = r"""
@@ -72,6 +86,13 @@ EXAMPLES = r"""
     image: swarmops/smoke:busybox
     source: busybox
     expect: Hello from Docker!
+
+- name: Run it and record which start of the daemon it verified
+  swarmops.core.docker_smoke_run:
+    image: swarmops/smoke:busybox
+    source: busybox
+    expect: Hello from Docker!
+    record: /var/lib/swarmops/docker_engine_verified.json
 """
 
 RETURN = r"""
@@ -96,6 +117,10 @@ output:
   returned: when a container ran
   type: str
   sample: Hello from Docker!
+record:
+  description: What was written to O(record).
+  returned: when O(record) is set and the run succeeded
+  type: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -103,6 +128,12 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DOCKER_COMMON_ARGS
 from ansible_collections.swarmops.core.plugins.module_utils.engine import command_for, ensure_image, run_once
+from ansible_collections.swarmops.core.plugins.module_utils.engine_host import (
+    make_record,
+    read_service,
+    verified_for,
+    write_record,
+)
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, run_module
 
 
@@ -121,7 +152,21 @@ def run(module):
     if params["expect"] and params["expect"] not in output:
         raise SwarmOpsError("The output of the container from %s lacks %r." % (params["image"], params["expect"]),
                             **result)
+    if params["record"]:
+        try:
+            result["record"] = record(module, client)
+        except OSError as exc:
+            raise SwarmOpsError("The container ran, but recording it in %s failed: %s" % (params["record"], exc),
+                                **result)
     return result
+
+
+def record(module, client):
+    params = module.params
+    service = read_service(module.run_command, params["record_service"])
+    entry = make_record(service, client.version().get("Version"), verified_for(params))
+    write_record(params["record"], entry)
+    return entry
 
 
 def main():
@@ -134,6 +179,8 @@ def main():
             command=dict(type="list", elements="str", default=[]),
             expect=dict(type="str", default=""),
             run_timeout=dict(type="int", default=60),
+            record=dict(type="path"),
+            record_service=dict(type="str", default="docker.service"),
         ),
         supports_check_mode=True,
     )

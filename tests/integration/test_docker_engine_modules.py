@@ -226,3 +226,28 @@ def test_smoke_run_gives_an_older_busybox_import_without_command_one(ansible_mod
     result, out = ansible_module("docker_smoke_run", {"image": smoke_image, "source": "busybox",
                                                       "expect": "Hello from Docker!"})
     assert result["changed"] is False and result["exit_code"] == 0, out
+
+
+def test_smoke_run_record_only_after_a_real_success(ansible_module, static_busybox, smoke_image, tmp_path):
+    record = tmp_path / "lib" / "swarmops" / "verified.json"
+    args = {"image": smoke_image, "source": "busybox", "busybox_path": static_busybox,
+            "expect": "Hello from Docker!", "record": str(record)}
+
+    result, out = ansible_module("docker_smoke_run", args, check=True)
+    assert not result.get("failed") and "record" not in result, out
+    result, out = ansible_module("docker_smoke_run", dict(args, command=["/bin/busybox", "false"], expect=""))
+    assert result.get("failed") is True and "exited with 1" in result["msg"], out
+    assert not record.exists()
+
+    result, out = ansible_module("docker_smoke_run", args)
+    if subprocess.run(["systemctl", "show", "docker.service"], capture_output=True).returncode == 0:
+        written = json.loads(record.read_text())
+        assert not result.get("failed") and result["record"] == written, out
+        assert written["verified_for"] == {"image": smoke_image, "source": "busybox", "command": [],
+                                           "expect": "Hello from Docker!"}
+        assert written["server_version"] == docker.APIClient().version()["Version"]
+    else:  # no systemd on this machine: the run is reported, the record refused, nothing written
+        assert result.get("failed") is True and result["ran"] and result["exit_code"] == 0, out
+        assert "recording it in %s failed" % record in result["msg"] and "Traceback" not in out
+        assert not record.exists()
+    assert smoke_containers() == []

@@ -213,7 +213,7 @@ LAYERS = (
     ("compose_yaml",), ("compose",), ("stack_convert",), ("stack_plan",), ("stack_apply", "stack_query"),
     ("stack",),
     # swarm, engine and registry, images, hosts
-    ("swarm", "engine", "container", "daemon_config", "docker_auth", "http_probe", "image_build", "htpasswd",
+    ("swarm", "engine", "engine_host", "container", "daemon_config", "docker_auth", "http_probe", "image_build", "htpasswd",
      "x509", "ssh_key", "lab", "lab_image", "qemu_image"),
     # providers
     ("virtualbox",), ("qemu",),
