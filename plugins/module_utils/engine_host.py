@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import glob
 import grp
-import json
 import os
 import pwd
-import tempfile
 import time
+
+from ansible_collections.swarmops.core.plugins.module_utils.json_file import read_json, write_json
 
 SERVICE_PROPERTIES = ("ActiveState", "UnitFileState", "ExecMainStartTimestamp", "InvocationID")
 RECORD_VERSION = 1
@@ -132,25 +132,8 @@ def record_is_current(record, service, verified_for):
 
 def read_record(path):
     """The record's content, None when absent or unreadable (which only means: not verified)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return None
+    return read_json(path)
 
 
 def write_record(path, record):
-    """Write atomically (a reader never sees half a record); the directory is created 0755."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o755, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=directory, prefix=".record-")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(record, out, sort_keys=True)
-            out.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_json(path, record)

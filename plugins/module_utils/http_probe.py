@@ -5,13 +5,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 import urllib.error
 import uuid
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.swarmops.core.plugins.module_utils.json_file import read_json, write_json
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
 
 try:
@@ -44,24 +43,10 @@ def _get(url, timeout):
 RECORD_KEEP = 20
 
 
-def read_record(path):
-    """The image ids a passed_record file lists; [] when it is missing or unreadable as such."""
-    try:
-        with open(path) as f:
-            ids = json.load(f)
-    except (OSError, ValueError):
-        return []
+def passed_images(path):
+    """The image ids a passed_record file lists; [] when it is missing or not such a list."""
+    ids = read_json(path, [])
     return [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
-
-
-def write_record(path, ids, image_id):
-    """Add image_id to the record (the last RECORD_KEEP kept), written atomically."""
-    ids = [i for i in ids if i != image_id][-(RECORD_KEEP - 1):] + [image_id]
-    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o755, exist_ok=True)
-    tmp = "%s.%d.tmp" % (path, os.getpid())
-    with open(tmp, "w") as f:
-        json.dump(ids, f)
-    os.replace(tmp, path)
 
 
 def probe_once(client, params, check_mode=False):
@@ -71,7 +56,7 @@ def probe_once(client, params, check_mode=False):
     except NotFound:
         image_id = None
     record = params.get("passed_record")
-    passed = read_record(record) if record else []
+    passed = passed_images(record) if record else []
     if image_id is not None and image_id in passed:
         return dict(changed=False, probed=False, image=params["image"], image_id=image_id,
                     skipped_reason="%s passed before (%s)" % (params["image"], record))
@@ -81,7 +66,7 @@ def probe_once(client, params, check_mode=False):
         raise SwarmOpsError("Image %s not found on this engine." % params["image"], image=params["image"])
     result = probe(client, params)
     if record:
-        write_record(record, passed, image_id)
+        write_json(record, [i for i in passed if i != image_id][-(RECORD_KEEP - 1):] + [image_id])
     return dict(result, probed=True, image_id=image_id)
 
 

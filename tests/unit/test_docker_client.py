@@ -205,7 +205,7 @@ MODULE_UTILS = COLLECTION + ".plugins.module_utils"
 # arbitrarily among themselves; what matters is that nothing imports back up.
 LAYERS = (
     # shared leaves: the module runner, the Plan type and pure helpers, importing nothing from the collection
-    ("runner", "dict_paths", "stack_names", "plan", "units", "context_archive"),
+    ("runner", "dict_paths", "stack_names", "plan", "units", "context_archive", "json_file"),
     # the client leaf: connection options, then the engine client
     ("docker_common",),
     ("docker_client",),
