@@ -1,10 +1,12 @@
-"""The swarm and stack modules on the oldest Docker SDK for Python they claim to support.
+"""The engine-facing modules on the oldest Docker SDK for Python they claim to support.
 
 A separate venv gets exactly docker==MIN_DOCKER_SDK from the package index, with the
 requests/urllib3/websocket-client/paramiko versions of Debian 12 (the lab hosts' python3-docker
 stack), and the modules run with that interpreter: swarm_init/swarm_join/swarm_node/swarm_info
 on private engines (sandbox_engine), stack_deploy/stack_info on the local engine's swarm like
-test_stack_deploy.py (stacks named sotest-stack-minsdk*, removed afterwards).
+test_stack_deploy.py (stacks named sotest-stack-minsdk*, removed afterwards);
+docker_engine_info, docker_image_build (build, push) and docker_login against the local engine
+and the images tests' registry.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import pytest
 
 from conftest import run_module
+from images_support import PASSWORD, PREFIX, USER, engine, registry, registry_image  # noqa: F401  (fixtures)
 from sandbox_engine import sandbox_engines  # noqa: F401  (pytest fixture)
 from test_stack_deploy import images, stacks  # noqa: F401  (pytest fixtures; client and swarm come from conftest)
 
@@ -136,3 +139,25 @@ def test_stack_deploy_and_info_on_the_minimum_sdk(min_python, images, stacks, sw
     assert ok(result, out)["changed"], out
     assert not swarm.services(filters={"label": "com.docker.stack.namespace=" + name})
     assert not swarm.networks(names=[name + "_front"])
+
+
+def test_engine_and_image_modules_on_the_minimum_sdk(min_python, engine, registry, debian_base_image,  # noqa: F811
+                                                     tmp_path):
+    info, out = run_module("docker_engine_info", {"timeout": 60}, python=min_python)
+    assert ok(info, out)["engine"]["server_version"], out
+
+    config = tmp_path / "docker" / "config.json"
+    login = dict(registry=registry, username=USER, password=PASSWORD, config_path=str(config))
+    result, out = run_module("docker_login", login, python=min_python)
+    assert ok(result, out)["changed"] and registry in config.read_text(), out
+
+    context = tmp_path / "context"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM %s\nCOPY app.txt /app.txt\n" % debian_base_image)
+    (context / "app.txt").write_text("min sdk\n")
+    build = dict(name="%s/%s-minsdk" % (registry, PREFIX), src=str(context), labels=dict(sotest=PREFIX),
+                 push=True, registry_auth=dict(username=USER, password=PASSWORD))
+    first, out = run_module("docker_image_build", build, python=min_python)
+    assert ok(first, out)["changed"] and first["digest"].startswith("sha256:"), out
+    again, out = run_module("docker_image_build", build, python=min_python)
+    assert ok(again, out)["changed"] is False and again["digest"] == first["digest"], out
