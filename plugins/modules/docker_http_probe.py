@@ -73,7 +73,7 @@ options:
       - Image ids are content digests, so a rebuilt image is probed again. Delete the file to probe
         everything again.
     type: path
-    version_added: 0.2.0
+    version_added: 0.1.0
 """
 
 EXAMPLES = r"""

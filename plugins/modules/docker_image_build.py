@@ -78,12 +78,12 @@ options:
       - Directories, regular files and symbolic links only; file modes are kept (they are part of
         the context hash), owners and times are not.
     type: str
-    version_added: 0.2.0
+    version_added: 0.1.0
   _context_archive:
     description:
       - Internal, set by the action plugin from O(src) (the packed context). Do not set it.
     type: str
-    version_added: 0.2.0
+    version_added: 0.1.0
   dockerfile:
     description: The Dockerfile, relative to the context or absolute (it may lie outside the context).
     type: str

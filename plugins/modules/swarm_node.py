@@ -46,7 +46,7 @@ options:
       - Not with O(node).
     type: list
     elements: dict
-    version_added: 0.2.0
+    version_added: 0.1.0
     suboptions:
       node:
         description: Hostname, node ID or unique ID prefix of the node.
