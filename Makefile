@@ -21,7 +21,7 @@ help:
 	@echo "make integration - integration tests: every module against the local Docker Engine"
 	@echo "make e2e         - end-to-end tests: every molecule scenario on lab hosts"
 	@echo "make test-plan   - opt-in: make plan vs the real run that follows, per scenario, on the default lab (~17 min quiet)"
-	@echo "make test-vm     - opt-in: QEMU provider tests that boot a real VM (TCG on a shared 2-core machine: ~6 min, +6 min for the first base build)"
+	@echo "make test-vm     - opt-in: QEMU tests that boot real VMs, the whole site on one (TCG on a shared 2-core machine: ~1 h, +6 min for the first base build)"
 	@echo "make molecule    - one molecule scenario: make molecule SCENARIO=swarm (default: default)"
 	@echo "make lab         - bring the lab hosts up;  make lab-down - remove every lab container, network and volume"
 	@echo "make lint        - ansible-lint (production profile) + ansible-test sanity"

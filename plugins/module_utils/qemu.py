@@ -199,6 +199,9 @@ def cloud_init_files(name, instance_id, ssh_user, public_key):
         "    ssh_authorized_keys:",
         "      - %s" % json.dumps(public_key.strip()),
         "ssh_pwauth: false",
+        # The Debian-built base has no `locales` (update-locale): setting one failed the locale
+        # module and left `cloud-init status` at error. Keep the image's locale.
+        "locale: false",
         "",
     ])
     return {"user-data": user_data, "meta-data": "instance-id: %s\nlocal-hostname: %s\n" % (instance_id, name)}

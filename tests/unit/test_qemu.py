@@ -140,6 +140,7 @@ def test_cloud_init_files():
     assert files["user-data"].startswith("#cloud-config\n")
     assert "name: docker" in files["user-data"] and '"ssh-ed25519 AAAA test"' in files["user-data"]
     assert "manage_etc_hosts: true" in files["user-data"]
+    assert "\nlocale: false\n" in files["user-data"]  # no `locales` in the base: cloud-init would end in error
     assert files["meta-data"] == "instance-id: vm1-abc\nlocal-hostname: vm1\n"
 
 
