@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -137,14 +138,17 @@ def main():
         paths[name] = path
 
     def play(name):
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
                                "-e", "ansible_python_interpreter=" + sys.executable, str(paths[name])],
                               cwd=ROOT, env=ansible_env, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode:
             raise SystemExit("%s failed:\n%s\n%s" % (name, proc.stdout[-4000:], proc.stderr[-2000:]))
-        return elapsed
+        cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+        return elapsed, cpu
 
     try:
         deploy(client, {"name": STACK, "compose": [str(compose)], "env": env, "resolve_image": "never",
@@ -155,23 +159,33 @@ def main():
         for name in PLAYS:
             play(name)
         times = {name: [] for name in PLAYS}
+        cpus = {name: [] for name in PLAYS}
         for _ in range(args.rounds):
             for name in PLAYS:
-                times[name].append(play(name))
-        floor = statistics.median(times["ping (floor)"])
+                elapsed, cpu = play(name)
+                times[name].append(elapsed)
+                cpus[name].append(cpu)
         print("No-op redeploy of the part-5 stack, %d looped tasks per playbook, %d rounds, load average %.1f"
               % (LOOP, args.rounds, os.getloadavg()[0]))
-        print("%-32s %10s %10s %14s" % ("playbook", "median s", "min s", "per task s"))
+        print("%-32s %9s %7s %9s %15s %13s %13s" % ("playbook", "median s", "min s", "CPU s",
+                                                     "per task (med)", "(min)", "(CPU)"))
         per_task = {}
-        for name, values in times.items():
-            med = statistics.median(values)
-            per_task[name] = (med - floor) / LOOP if name != "ping (floor)" else None
-            cost = "-" if per_task[name] is None else "%.3f" % per_task[name]
-            print("%-32s %10.2f %10.2f %14s" % (name, med, min(values), cost))
-        ratio = per_task["swarmops.core.stack_deploy"] / per_task["community.docker.docker_stack"]
-        print("stack_deploy / docker_stack per task: %.2fx (goal <= 0.5x)" % ratio)
-        print("ping / docker_stack per task: %.2fx (no module task costs less)"
-              % (per_task["ansible.builtin.ping"] / per_task["community.docker.docker_stack"]))
+        for name in PLAYS:
+            cells = []
+            for measure, values in (("med", times[name]), ("min", times[name]), ("cpu", cpus[name])):
+                pick = min if measure == "min" else statistics.median
+                floor = pick(times["ping (floor)"] if measure != "cpu" else cpus["ping (floor)"])
+                cost = (pick(values) - floor) / LOOP if name != "ping (floor)" else None
+                per_task[name, measure] = cost
+                cells.append("-" if cost is None else "%.3f" % cost)
+            print("%-32s %9.2f %7.2f %9.2f %15s %13s %13s" % (name, statistics.median(times[name]), min(times[name]),
+                                                             statistics.median(cpus[name]), *cells))
+        for measure, label in (("med", "median wall"), ("min", "min wall"), ("cpu", "median CPU")):
+            docker_stack = per_task["community.docker.docker_stack", measure]
+            print("by %-12s stack_deploy / docker_stack per task: %.2fx (goal <= 0.5x);"
+                  " ping / docker_stack: %.2fx (no module task costs less)"
+                  % (label, per_task["swarmops.core.stack_deploy", measure] / docker_stack,
+                     per_task["ansible.builtin.ping", measure] / docker_stack))
     finally:
         deploy(client, {"name": STACK, "state": "absent", "wait_timeout": 120}, check_mode=False)
 

@@ -30,17 +30,8 @@ from ansible_collections.swarmops.core.plugins.module_utils.runner import DEFAUL
 from ansible_collections.swarmops.core.plugins.module_utils.stack_names import NAMESPACE_LABEL
 from ansible_collections.swarmops.core.plugins.module_utils.stack_plan import defer_after_converge
 
-try:
-    from docker import auth as docker_auth
-    from docker.errors import APIError, NotFound
-except ImportError:  # pragma: no cover - docker_common.connect reports the missing SDK
-    docker_auth = None
-
-    class APIError(Exception):  # type: ignore[no-redef]
-        pass
-
-    class NotFound(APIError):  # type: ignore[no-redef]
-        pass
+# docker.auth and docker.errors are imported inside the functions that write: a no-op run reads
+# through docker_client's direct reads and never imports the SDK.
 
 
 def _by_name(items, name_of):
@@ -71,6 +62,8 @@ def read_current(client, stack):
 
 
 def _auth_header(client, image):
+    from docker import auth as docker_auth  # pylint: disable=import-outside-toplevel
+
     registry, _repo = docker_auth.resolve_repository_name(image.split("@")[0])
     return docker_auth.get_config_header(client, registry)
 
@@ -150,6 +143,8 @@ def _apply_relabel(client, action, ctx):
 
 
 def _remove(client, action, timeout):
+    from docker.errors import APIError, NotFound  # pylint: disable=import-outside-toplevel
+
     kind, ident = action["kind"], action["id"]
     remover = {"service": client.remove_service, "config": client.remove_config,
                "secret": client.remove_secret, "network": client.remove_network}[kind]
@@ -215,6 +210,8 @@ Applied = namedtuple("Applied", "services warnings")
 
 def apply_plan(client, plan, with_registry_auth=False, timeout=DEFAULT_WAIT_TIMEOUT):
     """Carry out the plan's actions in order (APPLY_STEPS); -> Applied. Never writes into the plan."""
+    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
+
     ctx = dict(with_registry_auth=with_registry_auth, timeout=timeout, created={"secret": {}, "config": {}},
                removed_services=[], services=[], warnings=[])
     for action in plan.actions:
@@ -298,6 +295,8 @@ APPLY_STEPS = {
 
 def remove_superseded(client, plan, timeout=DEFAULT_WAIT_TIMEOUT):
     """After the services converged: remove the configs/secrets their old specs used."""
+    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
+
     warnings = []
     for action in plan.actions:
         if not action.get("after_converge"):
@@ -472,6 +471,8 @@ def wait_for(client, services, timeout, poll=0.5):
 
 def rollback(client, services, failed):
     """Undo the services apply_plan() created/updated: previous spec for updates, removal for creates."""
+    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
+
     done = []
     for applied in services:
         try:

@@ -155,6 +155,9 @@ requirements:
 notes:
   - Volumes are created by the engine when tasks start (as with the CLI); they are never removed.
   - Service-level C(tmpfs) becomes tmpfs mounts (docker stack deploy drops it).
+  - On a C(unix://) socket (the default), the module reads the swarm's state straight from the
+    socket and imports the Docker SDK only to write, so a run with nothing to change does not pay for
+    importing the SDK. The SDK must still be installed, at the version the requirements name.
 """
 
 EXAMPLES = r"""
@@ -281,7 +284,7 @@ def run(module):
         file_env = read_env_files(module.params["env_files"], module.params["project_dir"])
         module.no_log_values.update(secret_values(file_env))
     params = dict(module.params, _diff=module._diff)
-    result = deploy(connect(params), params, module.check_mode, file_env)
+    result = deploy(connect(params, direct_reads=True), params, module.check_mode, file_env)
     for warning in result.get("stack_warnings", []):
         module.warn(warning)
     return result

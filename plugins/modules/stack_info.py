@@ -119,7 +119,7 @@ from ansible_collections.swarmops.core.plugins.module_utils.stack_query import r
 
 
 def run(module):
-    return dict(changed=False, stacks=read_stacks(connect(module.params), module.params["name"]))
+    return dict(changed=False, stacks=read_stacks(connect(module.params, direct_reads=True), module.params["name"]))
 
 
 def main():

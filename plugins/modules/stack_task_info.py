@@ -160,7 +160,7 @@ FILTER_OPTIONS = dict(
 
 
 def run(module):
-    tasks = read_tasks(connect(module.params), module.params["name"], module.params["filters"])
+    tasks = read_tasks(connect(module.params, direct_reads=True), module.params["name"], module.params["filters"])
     return dict(changed=False, exists=tasks is not None, tasks=tasks or [])
 
 

@@ -297,3 +297,17 @@ def test_services_with_status_falls_back_on_sdks_without_the_parameter():
             return [{"filters": filters}]
     assert docker_client.services_with_status(NewSDK(), {"label": "x"}) == [{"filters": {"label": "x"}, "status": True}]
     assert docker_client.services_with_status(OldSDK(), {"label": "x"}) == [{"filters": {"label": "x"}}]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("version = \"4.4.0\"\nversion_info = tuple(int(d) for d in version.split(\"-\")[0].split(\".\"))\n", "4.4.0"),
+    ("version: str\n__version__: str\n__version__ = version = '7.2.0'\n__version_tuple__ = version_tuple = (7, 2, 0)\n",
+     "7.2.0"),
+    ("__version__ = version = '6.1.4.dev3+g1234'\n", "6.1.4.dev3+g1234"),
+])
+def test_the_sdk_version_line_is_found_in_each_version_file_format(text, expected):
+    assert docker_client._VERSION_LINE.search(text).group(1) == expected
+
+
+def test_a_version_file_without_a_version_line_finds_nothing():
+    assert docker_client._VERSION_LINE.search("from importlib.metadata import version\nversion: str\n") is None

@@ -1,0 +1,139 @@
+"""docker_client's direct reads against the host engine: the same answers as the SDK's methods,
+errors that name the call, every other attribute from a real docker.APIClient, and a no-op
+stack deploy that never imports the SDK.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+docker = pytest.importorskip("docker")
+
+from ansible_collections.swarmops.core.plugins.module_utils import docker_client  # noqa: E402
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError  # noqa: E402
+
+LABEL = {"label": "sotest.direct=1"}
+
+
+@pytest.fixture
+def direct(swarm):
+    client = docker_client.connect({}, direct_reads=True)
+    assert isinstance(client, docker_client.DirectReadClient)
+    return client
+
+
+@pytest.fixture
+def labelled(swarm, debian_base_image):
+    """A service, a config and a secret labelled sotest.direct=1 (removed afterwards)."""
+    labels = {"sotest.direct": "1"}
+    service = swarm.create_service(docker.types.TaskTemplate(docker.types.ContainerSpec(
+        debian_base_image, ["sleep", "infinity"])), name="sotest-direct-svc", labels=labels)
+    config = swarm.create_config("sotest-direct-config", b"direct", labels=labels)
+    secret = swarm.create_secret("sotest-direct-secret", b"direct", labels=labels)
+    yield
+    swarm.remove_service(service["ID"])
+    swarm.remove_config(config["ID"])
+    swarm.remove_secret(secret["ID"])
+
+
+def ids(items):
+    return sorted(item["ID"] if "ID" in item else item["Id"] for item in items)
+
+
+@pytest.mark.parametrize("method", sorted(set(docker_client.DIRECT_READS) - {"info"}))
+def test_each_list_read_answers_as_the_sdk(method, direct, swarm, labelled):
+    assert ids(getattr(direct, method)()) == ids(getattr(swarm, method)())
+    if method != "networks":
+        assert ids(getattr(direct, method)(filters=LABEL)) == ids(getattr(swarm, method)(filters=LABEL))
+    if method in ("services", "configs", "secrets"):
+        assert len(getattr(direct, method)(filters=LABEL)) == 1
+
+
+def test_info_services_status_and_networks_filters_answer_as_the_sdk(direct, swarm, labelled):
+    assert direct.info()["Swarm"]["NodeID"] == swarm.info()["Swarm"]["NodeID"]
+    assert direct.api_version == swarm.api_version
+    with_status = direct.services(filters=LABEL, status=True)
+    assert with_status[0]["Spec"]["Name"] == "sotest-direct-svc" and "ServiceStatus" in with_status[0]
+    assert "ServiceStatus" not in direct.services(filters=LABEL)[0]
+    assert [n["Name"] for n in direct.networks(filters={"name": "ingress"})] == ["ingress"]
+    assert ids(direct.tasks(filters={"desired-state": "running"})) == ids(
+        swarm.tasks(filters={"desired-state": "running"}))
+
+
+def test_filters_are_encoded_as_the_sdk_encodes_them():
+    from docker.utils import convert_filters
+
+    for filters in ({"label": "a=b"}, {"label": ["a=b", "c"]}, {"dangling": True}, {"until": 10},
+                    {"name": "x", "dangling": False}):
+        assert json.loads(docker_client.encode_filters(filters)) == json.loads(convert_filters(filters))
+
+
+def test_an_engine_error_names_the_call_and_the_engine_message(direct):
+    with pytest.raises(SwarmOpsError, match=r"GET /services: 400 .*bogus"):
+        direct.services(filters={"bogus": "x"})
+
+
+def test_an_unreachable_socket_fails_clearly(tmp_path):
+    url = "unix://%s" % (tmp_path / "nothing.sock")
+    with pytest.raises(SwarmOpsError, match="Cannot reach the Docker daemon at %s" % url):
+        docker_client.connect({"docker_host": url}, direct_reads=True)
+
+
+def test_without_direct_reads_connect_gives_the_sdk_client(swarm):
+    assert isinstance(docker_client.connect({}), docker.APIClient)
+
+
+def test_every_other_call_goes_through_an_sdk_client_at_the_same_version(direct, swarm):
+    config = direct.create_config("sotest-direct-write", b"x", labels={"sotest.direct": "1"})
+    try:
+        assert direct.inspect_config(config["ID"])["Spec"]["Name"] == "sotest-direct-write"
+        assert direct.base_url == "http+docker://localhost"
+        assert direct.version(api_version=False)["ApiVersion"] == direct.api_version
+    finally:
+        direct.remove_config(config["ID"])
+    assert not swarm.configs(filters={"name": "sotest-direct-write"})
+
+
+NO_OP_DEPLOY = """
+import json, sys
+sys.path.insert(0, %(collections)r)
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
+from ansible_collections.swarmops.core.plugins.module_utils.stack import deploy
+result = deploy(connect({}, direct_reads=True), json.loads(sys.argv[1]))
+print(json.dumps({"changed": result["changed"], "sdk_imported": "docker" in sys.modules,
+                  "requests_imported": "requests" in sys.modules}))
+"""
+
+
+def test_a_no_op_deploy_reads_without_importing_the_sdk(swarm, new_stack, debian_base_image, tmp_path):
+    from ansible_collections.swarmops.core.plugins.module_utils.stack import deploy
+
+    stack = new_stack("sotest-direct-noop")
+    compose = tmp_path / "stack.yml"
+    compose.write_text("services:\n  app:\n    image: %s\n    command: [sleep, infinity]\n" % debian_base_image)
+    params = {"name": stack, "compose": [str(compose)], "resolve_image": "never", "wait_timeout": 120}
+    assert deploy(swarm, params)["changed"]
+
+    def run():
+        proc = subprocess.run([sys.executable, "-c", NO_OP_DEPLOY % {"collections": str(ROOT / ".collections")},
+                               json.dumps(params)], capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    assert run() == {"changed": False, "sdk_imported": False, "requests_imported": False}
+    compose.write_text(compose.read_text() + "    environment: [CHANGED=1]\n")
+    assert run() == {"changed": True, "sdk_imported": True, "requests_imported": True}
+
+
+def test_the_sdk_version_is_read_without_importing_the_sdk():
+    proc = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, %r)\n"
+                           "from ansible_collections.swarmops.core.plugins.module_utils import docker_client\n"
+                           "print(docker_client.installed_sdk_version(), 'docker' in sys.modules)"
+                           % str(ROOT / ".collections")], capture_output=True, text=True, check=True)
+    assert proc.stdout.split() == [docker.__version__, "False"]
