@@ -157,11 +157,11 @@ from ansible_collections.swarmops.core.plugins.module_utils.engine_host import (
     missing_users,
     newest_mtime,
     read_packages,
-    read_record,
     read_service,
     record_is_current,
     stat_files,
 )
+from ansible_collections.swarmops.core.plugins.module_utils.json_file import read_json
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, run_module
 
 
@@ -188,7 +188,7 @@ def run(module):
         changed=False, packages=packages, service=service, config_files=files, config_mtime=newest_mtime(files),
         users_missing=missing_users(params["users"]), group_members=group_members(params["group"]), engine=None,
         verified=bool(params["verify_record"])
-        and record_is_current(read_record(params["verify_record"]), service, params["verified_for"]),
+        and record_is_current(read_json(params["verify_record"]), service, params["verified_for"]),
     )
     if params["engine_facts"] and service["active_state"] == "active":
         facts, error = read_engine(module)
