@@ -18,18 +18,10 @@ description:
     M(swarmops.core.docker_engine_info) does (and sets the fact C(docker_engine)); only this part needs
     the Docker SDK, and a failure to read them is returned in RV(engine_error), not raised.
   - Read-only. Debian and Ubuntu hosts run by systemd.
-author:
-  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
   - swarmops.core.docker.sdk
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; behaves the same.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
+  - swarmops.core.attributes.info_module
 options:
   packages:
     description: Package names to look up with C(dpkg-query).
@@ -67,6 +59,8 @@ options:
     description: Also read the engine's facts when the service is active.
     type: bool
     default: false
+author:
+  - swarmops maintainers (@swarmops)
 """
 
 EXAMPLES = r"""
