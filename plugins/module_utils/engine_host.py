@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a host says about its Docker Engine without asking the engine: installed packages
 (dpkg), the service's state and start (systemd), configuration files' mtimes, existing users,
-and the record of the last successful smoke run.
+and the record of the last successful smoke run (the file itself is read and written with
+json_file: a record that cannot be read only means "not verified").
 
 The parsers and ``record_is_current`` are pure (unit-tested); the readers take ``run_command``
 (AnsibleModule's) so they run the same commands the role ran as separate tasks before.
@@ -17,8 +18,6 @@ import grp
 import os
 import pwd
 import time
-
-from ansible_collections.swarmops.core.plugins.module_utils.json_file import read_json, write_json
 
 SERVICE_PROPERTIES = ("ActiveState", "UnitFileState", "ExecMainStartTimestamp", "InvocationID")
 RECORD_VERSION = 1
@@ -128,12 +127,3 @@ def record_is_current(record, service, verified_for):
         and record.get("invocation_id") == service.get("invocation_id")
         and record.get("verified_for") == verified_for
     )
-
-
-def read_record(path):
-    """The record's content, None when absent or unreadable (which only means: not verified)."""
-    return read_json(path)
-
-
-def write_record(path, record):
-    write_json(path, record)

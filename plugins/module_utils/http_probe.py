@@ -64,14 +64,16 @@ def probe_once(client, params, check_mode=False):
         return dict(changed=False, probed=False, skipped_reason="check mode: no container is run")
     if image_id is None:
         raise SwarmOpsError("Image %s not found on this engine." % params["image"], image=params["image"])
-    result = probe(client, params)
+    result = probe(client, params, image_id)
     if record:
         write_json(record, [i for i in passed if i != image_id][-(RECORD_KEEP - 1):] + [image_id])
     return dict(result, probed=True, image_id=image_id)
 
 
-def probe(client, params):
-    """Run the container, GET the path until it answers or time runs out, always remove it."""
+def probe(client, params, image_id):
+    """Run a container of ``image_id`` (the image probe_once read: what is recorded as passed is
+    what ran, even if the tag moves meanwhile), GET the path until it answers or time runs out,
+    always remove it."""
     name = params.get("name") or "swarmops-probe-%s" % uuid.uuid4().hex[:10]
     port = params["container_port"]
     host_config = client.create_host_config(
@@ -79,7 +81,7 @@ def probe(client, params):
         extra_hosts=params.get("extra_hosts") or None,
     )
     container = client.create_container(
-        params["image"], name=name, ports=[port], environment=params.get("env") or None,
+        image_id, name=name, ports=[port], environment=params.get("env") or None,
         host_config=host_config, labels={"io.swarmops.probe": "true"})
     ticks = clock(params["probe_timeout"], 0.5)
     status, body, error = None, "", None

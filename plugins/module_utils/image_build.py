@@ -84,25 +84,34 @@ def references(name, tag, tags):
 
 # ---------------------------------------------------------------- build context
 
-def read_text(path, what):
-    """A UTF-8 text file of the build, or an error naming it (never a traceback)."""
+def read_text(path, what, shown=None):
+    """A UTF-8 text file of the build, or an error naming it as ``shown`` (default: its path;
+    never a traceback)."""
+    shown = shown or path
     try:
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as exc:
-        raise SwarmOpsError("%s %s cannot be read: %s" % (what, path, exc.strerror or exc), path=path)
+        raise SwarmOpsError("%s %s cannot be read: %s" % (what, shown, exc.strerror or exc), path=shown)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SwarmOpsError("%s %s is not UTF-8 text (invalid byte 0x%02x at offset %d); save it as UTF-8."
-                            % (what, path, raw[exc.start], exc.start), path=path)
+                            % (what, shown, raw[exc.start], exc.start), path=shown)
 
 
-def read_dockerignore(root):
+def shown_path(path, root, name):
+    """``path`` as the user knows it: under ``root``, named from the context's ``name``."""
+    if path == root or path.startswith(root + os.sep):
+        return name + path[len(root):]
+    return path
+
+
+def read_dockerignore(root, name):
     path = os.path.join(root, ".dockerignore")
     if not os.path.exists(path):
         return []
-    lines = [line.strip() for line in read_text(path, ".dockerignore").splitlines()]
+    lines = [line.strip() for line in read_text(path, ".dockerignore", shown_path(path, root, name)).splitlines()]
     return [line for line in lines if line and not line.startswith("#")]
 
 
@@ -169,7 +178,7 @@ def inject_ca(dockerfile_text):
 @contextmanager
 def unpacked_context(params):
     """``params`` with ``path`` set: as given, or a temporary directory holding the context the
-    action plugin packed from ``src`` (removed afterwards; errors name ``src``, not it)."""
+    action plugin packed from ``src`` (removed afterwards; load_context names it ``src`` in errors)."""
     if not params.get("src"):
         yield params
         return
@@ -182,32 +191,31 @@ def unpacked_context(params):
             unpack(params["_context_archive"], root)
         except (ArchiveError, OSError) as exc:
             raise SwarmOpsError("src %s: %s" % (params["src"], exc), src=params["src"])
-        try:
-            yield dict(params, path=root)
-        except SwarmOpsError as exc:
-            src = params["src"]
-            details = {k: v.replace(root, src) if isinstance(v, str) else v for k, v in exc.details.items()}
-            raise SwarmOpsError(str(exc).replace(root, src), **details)
+        yield dict(params, path=root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def load_context(path, dockerfile, ca_certificates):
-    """Read the context from disk -> dict(root, files, dockerfile_text, extra_files, ignore)."""
+def load_context(path, dockerfile, ca_certificates, name=None):
+    """Read the context from disk -> dict(root, name, files, extra_files, ignore). Errors call the
+    context ``name`` (default: its path), e.g. the user's ``src`` when ``path`` is a copy of it."""
     root = os.path.abspath(path)
+    name = name or root
     if not os.path.isdir(root):
-        raise SwarmOpsError("Build context %s does not exist or is not a directory." % root, path=root)
+        raise SwarmOpsError("Build context %s does not exist or is not a directory." % name, path=name)
     df_path = dockerfile if os.path.isabs(dockerfile) else os.path.join(root, dockerfile)
+    df_shown = shown_path(df_path, root, name)
     if not os.path.isfile(df_path):
-        raise SwarmOpsError("Dockerfile %s not found." % df_path, dockerfile=df_path)
-    dockerfile_text = read_text(df_path, "Dockerfile")
-    ignore = read_dockerignore(root)
+        raise SwarmOpsError("Dockerfile %s not found." % df_shown, dockerfile=df_shown)
+    dockerfile_text = read_text(df_path, "Dockerfile", df_shown)
+    ignore = read_dockerignore(root, name)
     rel_df = os.path.relpath(df_path, root)
     keep = rel_df if not rel_df.startswith("..") else SENT_DOCKERFILE
     try:
         files = sorted(exclude_paths(root, list(ignore), dockerfile=keep))
     except OSError as exc:
-        raise SwarmOpsError("Build context %s cannot be listed: %s" % (root, exc), path=root)
+        where = " (%s)" % shown_path(exc.filename, root, name) if exc.filename else ""
+        raise SwarmOpsError("Build context %s cannot be listed: %s%s" % (name, exc.strerror or exc, where), path=name)
     files = [f for f in files if f not in (SENT_DOCKERFILE, SENT_CA_BUNDLE)]
 
     extra = []
@@ -220,7 +228,7 @@ def load_context(path, dockerfile, ca_certificates):
     # (the SDK does the same for a Dockerfile outside the context).
     own = [SENT_DOCKERFILE] + ([] if os.path.exists(os.path.join(root, ".dockerignore")) else [".dockerignore"])
     extra.append((".dockerignore", "\n".join(ignore + own) + "\n"))
-    return dict(root=root, files=files, extra_files=extra, ignore=ignore)
+    return dict(root=root, name=name, files=files, extra_files=extra, ignore=ignore)
 
 
 def _entry(root, rel):
@@ -259,7 +267,7 @@ def context_hash(context, build_args=None, target=None, labels=None, platform=No
             h.update(json.dumps(entry).encode() + b"\n")
     if unreadable:
         raise SwarmOpsError("Build context %s has files that cannot be read: %s. Fix their permissions or "
-                            "list them in .dockerignore." % (context["root"], ", ".join(unreadable)),
+                            "list them in .dockerignore." % (context["name"], ", ".join(unreadable)),
                             unreadable=unreadable)
     for name, text in context["extra_files"]:
         h.update(json.dumps(["x", name, hashlib.sha256(text.encode()).hexdigest()]).encode() + b"\n")
@@ -465,8 +473,9 @@ def ensure_image(client, params, check_mode):
     refs = references(params["name"], params["tag"], params.get("tags"))
     build_args = {k: str(v) for k, v in (params.get("build_args") or {}).items()}
     user_labels = {k: str(v) for k, v in (params.get("labels") or {}).items()}
+    # With src, path is a temporary copy of it: errors name src.
     context = load_context(params["path"], params.get("dockerfile") or "Dockerfile",
-                           params.get("ca_certificates"))
+                           params.get("ca_certificates"), params.get("src"))
     wanted = context_hash(context, build_args, params.get("target"), user_labels, params.get("platform"))
     images, auths, remote = _read(client, params, refs)
     plan = plan_image(images, refs, wanted, params.get("force"), remote)

@@ -21,14 +21,15 @@ def read_json(path, default=None):
         return default
 
 
-def write_json(path, data, mode=0o644):
-    """Write atomically (a reader never sees half a file); the directory is created 0755."""
+def write_json(path, data, mode=0o644, indent=None):
+    """Write atomically (a reader never sees half a file); the directory is created 0755.
+    ``indent`` as json.dump's, for records people read too."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, mode=0o755, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=directory, prefix=".%s-" % os.path.basename(path))
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, sort_keys=True)
+            json.dump(data, out, indent=indent, sort_keys=True)
             out.write("\n")
         os.chmod(tmp, mode)
         os.replace(tmp, path)

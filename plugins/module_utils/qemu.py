@@ -25,6 +25,7 @@ import subprocess
 import time
 import uuid
 
+from ansible_collections.swarmops.core.plugins.module_utils.json_file import read_json, write_json
 from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch
 from ansible_collections.swarmops.core.plugins.module_utils import units
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
@@ -233,8 +234,10 @@ def read_vm(params, qemu_img):
             raise SwarmOpsError("%s exists but holds no %s: not a VM this module created; not touching it."
                                 % (directory, RECORD))
         return None
-    with open(path) as handle:
-        record = json.load(handle)
+    record = read_json(path)
+    if not isinstance(record, dict):
+        raise SwarmOpsError("%s cannot be read as this module's record (not a JSON object); not touching %s."
+                            % (path, directory))
     info = json.loads(qemu_img("info", "-U", "--output=json", os.path.join(directory, DISK)))  # -U: the VM may hold the lock
     return dict(dir=directory, record=record, running=running_pid(directory) is not None,
                 disk_size=info["virtual-size"] // (1024 * 1024))
@@ -311,29 +314,18 @@ def _create(params, step, tools, ctx):
     record = dict(definition=step["definition"], settings=step["settings"], instance_id=instance_id,
                   ssh_user=params["ssh_user"], append=params.get("append"),
                   ssh_key_file=params.get("ssh_key_file") and os.path.abspath(params["ssh_key_file"]))
-    _write_record(directory, record)
-
-
-def _write_record(directory, record):
-    tmp = os.path.join(directory, RECORD + ".tmp")
-    with open(tmp, "w") as handle:
-        json.dump(record, handle, indent=2, sort_keys=True)
-    os.replace(tmp, os.path.join(directory, RECORD))
-
-
-def _read_record(directory):
-    with open(os.path.join(directory, RECORD)) as handle:
-        return json.load(handle)
+    write_json(os.path.join(directory, RECORD), record, indent=2)
 
 
 def _settings(params, step, tools, ctx):
-    record = _read_record(ctx["dir"])
+    path = os.path.join(ctx["dir"], RECORD)
+    record = read_json(path)
     record["settings"].update(step["settings"])
-    _write_record(ctx["dir"], record)
+    write_json(path, record, indent=2)
 
 
 def _start(params, step, tools, ctx):
-    record = _read_record(ctx["dir"])
+    record = read_json(os.path.join(ctx["dir"], RECORD))
     accel, message = choose_accel(params["accel"], tools.qemu, record["definition"].get("kernel"))
     ctx.update(accel=accel, accel_message=message)
     cmd = qemu_command(tools.qemu, ctx["dir"], params["name"], record, accel)

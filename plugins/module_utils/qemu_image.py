@@ -14,12 +14,12 @@ The directory's build.json records the inputs; the same inputs and all files pre
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import tempfile
 
+from ansible_collections.swarmops.core.plugins.module_utils.json_file import read_json, write_json
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 FILES = ("base.qcow2", "vmlinuz", "initrd.img")
@@ -40,12 +40,10 @@ def build_inputs(params):
 
 def read(directory):
     """The recorded inputs if every file is there, else None."""
-    try:
-        with open(os.path.join(directory, RECORD)) as handle:
-            record = json.load(handle)
-    except (OSError, ValueError):
+    record = read_json(os.path.join(directory, RECORD))
+    if record is None or not all(os.path.isfile(os.path.join(directory, name)) for name in FILES):
         return None
-    return record if all(os.path.isfile(os.path.join(directory, name)) for name in FILES) else None
+    return record
 
 
 def paths(directory):
@@ -89,8 +87,7 @@ def build(directory, inputs, run, nice=0):
         run(prefix + ["qemu-img", "convert", "-O", "qcow2", raw, os.path.join(work, "base.qcow2")], "qemu-img convert")
         for name in FILES:
             os.replace(os.path.join(work, name), os.path.join(directory, name))
-        with open(os.path.join(directory, RECORD), "w") as handle:
-            json.dump(dict(inputs, kernel_version=version), handle, indent=2, sort_keys=True)
+        write_json(os.path.join(directory, RECORD), dict(inputs, kernel_version=version), indent=2)
         return version
     finally:
         _unmount_below(root)

@@ -18,18 +18,10 @@ description:
     M(swarmops.core.docker_engine_info) does (and sets the fact C(docker_engine)); only this part needs
     the Docker SDK, and a failure to read them is returned in RV(engine_error), not raised.
   - Read-only. Debian and Ubuntu hosts run by systemd.
-author:
-  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
   - swarmops.core.docker.sdk
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; behaves the same.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
+  - swarmops.core.attributes.info_module
 options:
   packages:
     description: Package names to look up with C(dpkg-query).
@@ -67,6 +59,8 @@ options:
     description: Also read the engine's facts when the service is active.
     type: bool
     default: false
+author:
+  - swarmops maintainers (@swarmops)
 """
 
 EXAMPLES = r"""
@@ -157,11 +151,11 @@ from ansible_collections.swarmops.core.plugins.module_utils.engine_host import (
     missing_users,
     newest_mtime,
     read_packages,
-    read_record,
     read_service,
     record_is_current,
     stat_files,
 )
+from ansible_collections.swarmops.core.plugins.module_utils.json_file import read_json
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, run_module
 
 
@@ -188,7 +182,7 @@ def run(module):
         changed=False, packages=packages, service=service, config_files=files, config_mtime=newest_mtime(files),
         users_missing=missing_users(params["users"]), group_members=group_members(params["group"]), engine=None,
         verified=bool(params["verify_record"])
-        and record_is_current(read_record(params["verify_record"]), service, params["verified_for"]),
+        and record_is_current(read_json(params["verify_record"]), service, params["verified_for"]),
     )
     if params["engine_facts"] and service["active_state"] == "active":
         facts, error = read_engine(module)

@@ -14,19 +14,13 @@ description:
     parts an operator checks after an install, also as the fact C(docker_engine).
   - The client version is the one of the C(docker) CLI on the host the module runs on, if any.
   - Read-only.
-author:
-  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
   - swarmops.core.docker.sdk
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; behaves the same.
-  diff_mode:
-    support: none
-    description: Nothing to diff.
+  - swarmops.core.attributes.info_module
 options: {}
+author:
+  - swarmops maintainers (@swarmops)
 """
 
 EXAMPLES = r"""

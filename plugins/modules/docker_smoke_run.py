@@ -132,8 +132,8 @@ from ansible_collections.swarmops.core.plugins.module_utils.engine_host import (
     make_record,
     read_service,
     verified_for,
-    write_record,
 )
+from ansible_collections.swarmops.core.plugins.module_utils.json_file import write_json
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, run_module
 
 
@@ -165,7 +165,7 @@ def record(module, client):
     params = module.params
     service = read_service(module.run_command, params["record_service"])
     entry = make_record(service, client.version().get("Version"), verified_for(params))
-    write_record(params["record"], entry)
+    write_json(params["record"], entry)
     return entry
 
 

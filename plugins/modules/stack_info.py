@@ -16,18 +16,10 @@ description:
     docker CLI, so stacks deployed with C(docker stack deploy) and with
     M(swarmops.core.stack_deploy) are both listed.
   - Must talk to a swarm manager.
-author:
-  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
   - swarmops.core.docker.sdk
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Reads only; nothing to diff.
+  - swarmops.core.attributes.info_module
 options:
   name:
     description:
@@ -38,6 +30,8 @@ options:
 seealso:
   - module: swarmops.core.stack_task_info
   - module: swarmops.core.stack_deploy
+author:
+  - swarmops maintainers (@swarmops)
 """
 
 EXAMPLES = r"""

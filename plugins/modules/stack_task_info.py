@@ -15,18 +15,10 @@ description:
   - A stack is the set of services labelled C(com.docker.stack.namespace=<name>), as for the
     docker CLI.
   - Must talk to a swarm manager.
-author:
-  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
   - swarmops.core.docker.sdk
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Reads only; nothing to diff.
+  - swarmops.core.attributes.info_module
 options:
   name:
     description: The stack.
@@ -58,6 +50,8 @@ options:
 seealso:
   - module: swarmops.core.stack_info
   - module: swarmops.core.stack_deploy
+author:
+  - swarmops maintainers (@swarmops)
 """
 
 EXAMPLES = r"""

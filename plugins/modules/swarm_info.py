@@ -14,18 +14,10 @@ description:
     the swarm ID, the managers and a C(docker node ls)-like list of all nodes.
   - With O(join_tokens=true) or O(unlock_key=true) also returns those secrets (managers only).
     Run such a task with C(no_log=true).
-author:
-  - swarmops maintainers (@swarmops)
 extends_documentation_fragment:
   - swarmops.core.docker
   - swarmops.core.docker.sdk
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Reads only; nothing to diff.
+  - swarmops.core.attributes.info_module
 options:
   join_tokens:
     description: Return the worker and manager join tokens (secrets) as RV(join_tokens).
@@ -38,6 +30,8 @@ options:
 seealso:
   - module: swarmops.core.swarm_init
   - module: swarmops.core.swarm_join
+author:
+  - swarmops maintainers (@swarmops)
 """
 
 EXAMPLES = r"""

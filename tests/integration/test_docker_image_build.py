@@ -229,3 +229,11 @@ def test_bad_src_is_a_clear_error(ansible_module, engine, extra, needle):
     result, out = ansible_module("docker_image_build", dict(name=PREFIX + "-badsrc", **extra))
     assert result["failed"] is True and needle in result["msg"], out
     assert not engine.images(name=PREFIX + "-badsrc")
+
+
+def test_src_errors_name_src_not_its_copy(ansible_module, engine, tmp_path):
+    (tmp_path / "app.txt").write_text("no Dockerfile here\n")
+    result, out = ansible_module("docker_image_build", dict(name=PREFIX + "-badsrc", src=str(tmp_path)))
+    assert result["failed"] is True and "Dockerfile %s/Dockerfile not found." % tmp_path in result["msg"], out
+    assert result["dockerfile"] == "%s/Dockerfile" % tmp_path and "swarmops-context" not in out, out
+    assert not engine.images(name=PREFIX + "-badsrc")

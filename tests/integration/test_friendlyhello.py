@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import docker
@@ -44,6 +45,19 @@ def test_probe_answers_hello_world_and_counter_disabled(ansible_module, app_imag
     assert result.get("failed") is None and result["changed"] is False and result["status"] == 200, out
     assert "Hostname:" in result["body"]
     assert not docker.APIClient(version="auto").containers(all=True, filters={"label": "io.swarmops.probe"})
+
+
+def test_probe_runs_the_very_image_it_read(ansible_module, app_image):
+    """The container is created from the id probe_once read (the one a record would list), not
+    from the tag again: the engine's create event names the image as it was given."""
+    client = docker.APIClient(version="auto")
+    name = "sotest-images-probe-by-id"
+    since = int(time.time()) - 1
+    result, out = ansible_module("docker_http_probe", dict(image=IMAGE, name=name, extra_hosts=NO_REDIS))
+    assert result.get("failed") is None and result["probed"] is True, out
+    events = client.events(since=since, until=int(time.time()) + 1, decode=True,
+                           filters={"type": "container", "event": "create", "container": name})
+    assert [event["Actor"]["Attributes"]["image"] for event in events] == [result["image_id"]]
 
 
 def test_probe_uses_the_environment_and_reports_a_missing_text(ansible_module, app_image):

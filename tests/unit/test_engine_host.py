@@ -17,12 +17,11 @@ from ansible_collections.swarmops.core.plugins.module_utils.engine_host import (
     parse_service,
     parse_start,
     read_packages,
-    read_record,
     record_is_current,
     stat_files,
     verified_for,
-    write_record,
 )
+from ansible_collections.swarmops.core.plugins.module_utils.json_file import read_json, write_json
 
 SHOW = "ActiveState=active\nUnitFileState=enabled\nExecMainStartTimestamp=@1733355555\nInvocationID=abc123\n"
 SERVICE = parse_service(SHOW)
@@ -113,12 +112,12 @@ def test_verified_for_takes_the_smoke_run_parameters():
 
 def test_record_round_trip_and_unreadable_records(tmp_path):
     path = tmp_path / "var" / "lib" / "swarmops" / "verified.json"
-    assert read_record(str(path)) is None
-    write_record(str(path), make_record(SERVICE, "20.10", FOR, now=1))
-    assert read_record(str(path))["started"] == 1733355555
+    assert read_json(str(path)) is None
+    write_json(str(path), make_record(SERVICE, "20.10", FOR, now=1))
+    assert read_json(str(path))["started"] == 1733355555
     assert oct(path.stat().st_mode & 0o777) == "0o644"
     assert os.listdir(path.parent) == ["verified.json"]
     path.write_text("{not json")
-    assert read_record(str(path)) is None
+    assert read_json(str(path)) is None
     path.write_text(json.dumps([1, 2]))
-    assert not record_is_current(read_record(str(path)), SERVICE, FOR)
+    assert not record_is_current(read_json(str(path)), SERVICE, FOR)

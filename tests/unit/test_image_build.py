@@ -215,6 +215,29 @@ def test_a_dockerfile_that_is_a_directory_is_named(ctx):
         ib.load_context(str(ctx), "Dockerfile.d", None)
 
 
+@pytest.mark.parametrize("case, message", [
+    ("no Dockerfile", "Dockerfile files/app/Dockerfile not found."),
+    ("latin-1 Dockerfile", "Dockerfile files/app/Dockerfile is not UTF-8 text"),
+    ("latin-1 .dockerignore", ".dockerignore files/app/.dockerignore is not UTF-8 text"),
+])
+def test_errors_name_the_context_by_its_given_name(ctx, case, message):
+    """With src the module reads a temporary copy: errors name src, never the copy's path."""
+    if case == "no Dockerfile":
+        (ctx / "Dockerfile").unlink()
+    else:
+        (ctx / case.split()[1]).write_bytes(b"# caf\xe9\nFROM base\n")
+    with pytest.raises(SwarmOpsError) as info:
+        ib.load_context(str(ctx), "Dockerfile", None, name="files/app")
+    assert message in str(info.value) and str(ctx) not in str(info.value)
+    assert str(ctx) not in repr(info.value.details)
+
+
+def test_an_absolute_dockerfile_outside_the_context_keeps_its_path(ctx, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("df") / "Dockerfile.web"
+    with pytest.raises(SwarmOpsError, match="Dockerfile %s not found" % elsewhere):
+        ib.load_context(str(ctx), str(elsewhere), None, name="files/app")
+
+
 UNREADABLE_SCRIPT = """
 import os, sys
 sys.path.insert(0, sys.argv[2])
@@ -223,7 +246,7 @@ from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmO
 if os.geteuid() == 0:  # root reads every file: drop to nobody once the code is imported
     os.setgroups([]); os.setgid(65534); os.setuid(65534)
 try:
-    ib.context_hash(ib.load_context(sys.argv[1], "Dockerfile", None))
+    ib.context_hash(ib.load_context(sys.argv[1], "Dockerfile", None, name=sys.argv[3]))
 except SwarmOpsError as exc:
     print(exc)
 """
@@ -237,12 +260,13 @@ def test_unreadable_context_files_are_listed_at_once():
             with open(os.path.join(root, name), "w") as f:
                 f.write("FROM base\n" if name == "Dockerfile" else "x\n")
             os.chmod(os.path.join(root, name), mode)
-        proc = subprocess.run([sys.executable, "-c", UNREADABLE_SCRIPT, root, str(COLLECTIONS)],
+        proc = subprocess.run([sys.executable, "-c", UNREADABLE_SCRIPT, root, str(COLLECTIONS), "files/app"],
                               capture_output=True, text=True)
     finally:
         shutil.rmtree(root)
     assert "Traceback" not in proc.stderr, proc.stderr
     assert "cannot be read: app.py (Permission denied), keep.md (Permission denied)" in proc.stdout, proc.stdout
+    assert "Build context files/app has files" in proc.stdout and root not in proc.stdout, proc.stdout
 
 
 def test_sent_dockerignore_drops_only_the_generated_dockerfile(ctx):

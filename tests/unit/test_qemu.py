@@ -171,3 +171,30 @@ def test_ports_forwarded_compared_and_validated(image):
         qemu.validate(params(image, ports=["x:1"]))
     with pytest.raises(SwarmOpsError, match="ports: '80:80'"):
         qemu.validate(params(image, ports=["80:80"]))
+
+
+def test_vm_record_is_read_and_rewritten_through_json_file(tmp_path):
+    vm_dir = tmp_path / "vm1"
+    vm_dir.mkdir()
+    record = vm_dir / qemu.RECORD
+    record.write_text('{"definition": {"image": "/i/base.qcow2"}, "settings": {"cpus": 1, "memory": 1024}}')
+    qemu._settings(None, dict(settings=dict(cpus=2)), None, dict(dir=str(vm_dir)))
+    assert __import__("json").loads(record.read_text())["settings"] == dict(cpus=2, memory=1024)
+    assert record.read_text().startswith('{\n  "definition"')  # still indented for people
+    assert sorted(p.name for p in vm_dir.iterdir()) == [qemu.RECORD]  # written atomically, no leftovers
+
+    record.write_text("{not json")
+    with pytest.raises(SwarmOpsError, match="vm.json cannot be read as this module's record"):
+        qemu.read_vm(dict(name="vm1", state_dir=str(tmp_path)), qemu_img=None)
+
+
+def test_base_image_record_that_cannot_be_read_means_a_rebuild(tmp_path):
+    for name in qemu_image.FILES:
+        (tmp_path / name).write_bytes(b"x")
+    assert qemu_image.read(str(tmp_path)) is None
+    (tmp_path / qemu_image.RECORD).write_text("{not json")
+    assert qemu_image.read(str(tmp_path)) is None
+    (tmp_path / qemu_image.RECORD).write_text('{"layout": 2}')
+    assert qemu_image.read(str(tmp_path)) == {"layout": 2}
+    (tmp_path / "vmlinuz").unlink()
+    assert qemu_image.read(str(tmp_path)) is None
