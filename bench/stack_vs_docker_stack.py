@@ -167,8 +167,8 @@ def main():
                 cpus[name].append(cpu)
         print("No-op redeploy of the part-5 stack, %d looped tasks per playbook, %d rounds, load average %.1f"
               % (LOOP, args.rounds, os.getloadavg()[0]))
-        print("%-32s %9s %7s %9s %15s %13s %13s" % ("playbook", "median s", "min s", "CPU s",
-                                                     "per task (med)", "(min)", "(CPU)"))
+        header = ("playbook", "median s", "min s", "CPU s", "per task (med)", "(min)", "(CPU)")
+        print("%-32s %9s %7s %9s %15s %13s %13s" % header)
         per_task = {}
         for name in PLAYS:
             cells = []
@@ -178,8 +178,8 @@ def main():
                 cost = (pick(values) - floor) / LOOP if name != "ping (floor)" else None
                 per_task[name, measure] = cost
                 cells.append("-" if cost is None else "%.3f" % cost)
-            print("%-32s %9.2f %7.2f %9.2f %15s %13s %13s" % (name, statistics.median(times[name]), min(times[name]),
-                                                             statistics.median(cpus[name]), *cells))
+            row = (name, statistics.median(times[name]), min(times[name]), statistics.median(cpus[name]), *cells)
+            print("%-32s %9.2f %7.2f %9.2f %15s %13s %13s" % row)
         for measure, label in (("med", "median wall"), ("min", "min wall"), ("cpu", "median CPU")):
             docker_stack = per_task["community.docker.docker_stack", measure]
             print("by %-12s stack_deploy / docker_stack per task: %.2fx (goal <= 0.5x);"
