@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import time
 import traceback
 
@@ -54,8 +55,17 @@ OUT_OF_SEQUENCE = "update out of sequence"
 OUT_OF_SEQUENCE_ATTEMPTS = 5  # the engine raises it when a concurrent writer won; a fresh read fixes it
 
 
-def sdk():
-    """Import and return the docker package; a SwarmOpsError naming the fix when it is absent."""
+def sdk(ssh=True):
+    """Import and return the docker package; a SwarmOpsError naming the fix when it is absent.
+
+    ``ssh=False`` (the client will not use ssh://): the SDK's transport package imports paramiko
+    only for its ssh:// adapter, which costs about 75 ms per module run where paramiko is
+    installed (it pulls in invoke). For the first import in the process it is hidden, so the SDK
+    loads without that adapter; a later ssh:// client in the same process would not work.
+    """
+    hide = not ssh and "docker" not in sys.modules and "paramiko" not in sys.modules
+    if hide:
+        sys.modules["paramiko"] = None  # `import paramiko` raises ImportError, which the SDK tolerates
     try:
         import docker  # pylint: disable=import-outside-toplevel
     except ImportError:
@@ -63,6 +73,9 @@ def sdk():
             "The Docker SDK for Python (>= %s) is required on the host this module runs on: "
             "pip install docker (or apt-get install python3-docker)." % MIN_DOCKER_SDK,
             exception=traceback.format_exc())
+    finally:
+        if hide:
+            del sys.modules["paramiko"]
     return docker
 
 
@@ -138,9 +151,9 @@ def connect(params, min_sdk=MIN_DOCKER_SDK):
 
     ``min_sdk``: a module that needs a newer SDK than MIN_DOCKER_SDK says so here.
     """
-    docker = sdk()
-    check_sdk_version(docker.__version__, min_sdk)
     settings = connection_settings(params)
+    docker = sdk(ssh=settings["base_url"].startswith("ssh://"))
+    check_sdk_version(docker.__version__, min_sdk)
     for message in settings["warnings"]:
         warn(message)
     if params.get("debug"):
