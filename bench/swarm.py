@@ -11,10 +11,10 @@ Stand-alone: `.venv/bin/python bench/swarm.py [--runs N] [--lab]`. Run as root.
            unless --keep-lab.
 
 Each size is formed N times from nothing (every engine leaves its swarm between runs, not
-timed); the table shows the median and min wall-clock seconds of the whole
-`ansible-playbook` run of the role (init, token read, parallel joins, labels/Ready wait from
-the manager, node table). Shapes: 3 = 1 manager + 2 workers, 9 = 1 manager + 8 workers and
-9 = 3 managers + 6 workers.
+timed), the shapes (and checkouts) taking turns run by run after one untimed formation; the
+table shows the median and min wall-clock seconds of the whole `ansible-playbook` run of the
+role (init, token read, parallel joins, labels/Ready wait from the manager, node table).
+Shapes: 3 = 1 manager + 2 workers, 9 = 1 manager + 8 workers and 9 = 3 managers + 6 workers.
 
 With --before REF (e.g. main), the role of a git worktree of REF (in /tmp, reused) is timed
 too, on the same engines, alternating with this checkout's run by run: a before/after table
@@ -120,20 +120,30 @@ def shape_inventory(hosts, managers, workers):
 
 
 def time_shapes(workdir, hosts, runs, leave_inventory, trees, timer_dir=None, column=""):
-    """{(checkout label, shape): [seconds]}; the checkouts take turns run by run."""
+    """{(checkout label, shape): [seconds]}; shapes and checkouts take turns run by run.
+
+    Interleaved, so that the other load on a shared machine, which drifts over minutes, falls on
+    every shape and checkout alike: the 9/3 ratios compare runs minutes apart otherwise. One
+    formation of each checkout first, not timed (fresh engines and caches).
+    """
     results = {}
+    inventories = {}
     for managers, workers in SHAPES:
-        inv = Path(workdir) / ("inv-%d-%d.yml" % (managers, workers))
-        inv.write_text(yaml.safe_dump(shape_inventory(hosts, managers, workers)))
-        for run in range(runs):
+        inventories[managers, workers] = Path(workdir) / ("inv-%d-%d.yml" % (managers, workers))
+        inventories[managers, workers].write_text(yaml.safe_dump(shape_inventory(hosts, managers, workers)))
+    for tree in trees.values():
+        playbook(workdir, "leave.yml", LEAVE_PLAY, leave_inventory)
+        playbook(workdir, "warm-up.yml", ROLE_PLAY, inventories[SHAPES[0]], tree=tree)
+    for run in range(runs):
+        for managers, workers in SHAPES:
             for label, tree in trees.items():
                 playbook(workdir, "leave.yml", LEAVE_PLAY, leave_inventory)
                 timer = timer_dir and Path(timer_dir) / ("%s.%s.%d.%dm.%d.json" % (
                     column, label, managers + workers, managers, run))
                 results.setdefault((label, (managers, workers)), []).append(
-                    playbook(workdir, "role.yml", ROLE_PLAY, inv, timer, tree))
+                    playbook(workdir, "role.yml", ROLE_PLAY, inventories[managers, workers], timer, tree))
                 results.setdefault((label, (managers, workers), "cpu"), []).append(CPU["role.yml"])
-        playbook(workdir, "leave.yml", LEAVE_PLAY, leave_inventory)
+    playbook(workdir, "leave.yml", LEAVE_PLAY, leave_inventory)
     return results
 
 

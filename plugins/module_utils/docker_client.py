@@ -29,6 +29,7 @@ import json
 import os
 import re
 import socket
+import sys
 import time
 import traceback
 
@@ -61,8 +62,17 @@ OUT_OF_SEQUENCE = "update out of sequence"
 OUT_OF_SEQUENCE_ATTEMPTS = 5  # the engine raises it when a concurrent writer won; a fresh read fixes it
 
 
-def sdk():
-    """Import and return the docker package; a SwarmOpsError naming the fix when it is absent."""
+def sdk(ssh=True):
+    """Import and return the docker package; a SwarmOpsError naming the fix when it is absent.
+
+    ``ssh=False`` (the client will not use ssh://): the SDK's transport package imports paramiko
+    only for its ssh:// adapter, which costs about 75 ms per module run where paramiko is
+    installed (it pulls in invoke). For the first import in the process it is hidden, so the SDK
+    loads without that adapter; a later ssh:// client in the same process would not work.
+    """
+    hide = not ssh and "docker" not in sys.modules and "paramiko" not in sys.modules
+    if hide:
+        sys.modules["paramiko"] = None  # `import paramiko` raises ImportError, which the SDK tolerates
     try:
         import docker  # pylint: disable=import-outside-toplevel
     except ImportError:
@@ -70,6 +80,9 @@ def sdk():
             "The Docker SDK for Python (>= %s) is required on the host this module runs on: "
             "pip install docker (or apt-get install python3-docker)." % MIN_DOCKER_SDK,
             exception=traceback.format_exc())
+    finally:
+        if hide:
+            del sys.modules["paramiko"]
     return docker
 
 
@@ -170,18 +183,15 @@ def connect(params, min_sdk=MIN_DOCKER_SDK, direct_reads=False):
     ``direct_reads``: on a unix:// socket, a ``DirectReadClient`` instead (same methods).
     """
     settings = connection_settings(params)
-    if direct_reads and settings["base_url"].startswith("unix://"):
-        check_sdk_version(installed_sdk_version(), min_sdk)
-    else:
-        direct_reads = False
-        check_sdk_version(sdk().__version__, min_sdk)
+    direct_reads = direct_reads and settings["base_url"].startswith("unix://")
+    docker = None if direct_reads else sdk(ssh=settings["base_url"].startswith("ssh://"))
+    check_sdk_version(installed_sdk_version() if direct_reads else docker.__version__, min_sdk)
     for message in settings["warnings"]:
         warn(message)
     if params.get("debug"):
         warn(describe_settings(settings))
     if direct_reads:
         return DirectReadClient(settings)
-    docker = sdk()
     try:
         client = _negotiated_client(docker, settings)
         client.ping()
@@ -380,7 +390,7 @@ class DirectReadClient:
         if name.startswith("__"):
             raise AttributeError(name)
         if self._sdk_client is None:
-            docker = sdk()
+            docker = sdk(ssh=False)
             try:
                 self._sdk_client = _api_client(docker, self._settings, self.api_version)
             except Exception as exc:  # as connect(): socket errors do not derive from DockerException

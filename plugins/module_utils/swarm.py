@@ -11,6 +11,8 @@ kept out of every structure that can reach a result or a diff: they live only in
 Uses the low-level APIClient of docker_client.connect. /swarm/init and /swarm/join are
 posted as Engine API bodies through docker_client.post_json: the SDK's init_swarm cannot
 send DataPathPort (before 6.0) and its join_swarm never sends Availability.
+The SDK's errors are imported inside the functions that catch them: connect() loads the SDK
+first, its own way (docker_client.sdk).
 """
 
 from __future__ import annotations
@@ -26,12 +28,6 @@ from ansible_collections.swarmops.core.plugins.module_utils.docker_client import
 from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
 from ansible_collections.swarmops.core.plugins.module_utils.units import seconds_or_duration
-
-try:
-    from docker.errors import APIError
-except ImportError:  # pragma: no cover - connect() reports the missing SDK
-    class APIError(Exception):  # type: ignore[no-redef]
-        pass
 
 SWARM_PORT = 2377
 # Set in the swarm spec by swarm_init when it creates the swarm, so that a teardown on any
@@ -151,6 +147,8 @@ class Actual:
 
 def read(client):
     """Inspect the local node; on a manager also the swarm, this node and all nodes."""
+    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
+
     info = client.info()
     sw = info.get("Swarm") or {}
     if sw.get("LocalNodeState") == "active" and sw.get("ControlAvailable"):
@@ -535,6 +533,8 @@ def apply(client, plan, join_timeout=60, probe_timeout=0):
 
 
 def _apply_leave(client, action, timeouts):
+    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
+
     try:
         client.leave_swarm(force=action["force"])
     except APIError as exc:
@@ -542,6 +542,8 @@ def _apply_leave(client, action, timeouts):
 
 
 def _apply_init(client, action, timeouts):
+    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
+
     try:
         post_json(client, "/swarm/init", action["body"])
     except APIError as exc:
@@ -578,6 +580,8 @@ APPLY_STEPS = {
 
 def join(client, body, timeout, probe_timeout):
     """Join; with probe_timeout, first check from this host that a manager answers on TCP."""
+    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
+
     addrs = body["RemoteAddrs"]
     problems = []
     if probe_timeout:

@@ -150,6 +150,26 @@ def test_role_detects_a_host_in_another_swarm_and_rejoins_on_request(sandbox_eng
     assert engines[2].swarm()["RemoteManagers"][0]["Addr"] == "%s:2377" % engines[0].addr
 
 
+def test_a_host_in_neither_group_stops_every_host_before_any_change(sandbox_engines, tmp_path):
+    engines = sandbox_engines(3).engines
+    inv = inventory(engines, [0], [1, 2])
+    groups = inv["all"]["children"]
+    groups["others"] = {"hosts": {engines[2].hostname: groups["wrks"]["hosts"].pop(engines[2].hostname)}}
+    (tmp_path / "inventory.yml").write_text(yaml.safe_dump(inv))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(PLAY.format(managers="mgrs", workers="wrks", rejoin="false", facts=tmp_path / "f.json")
+                        .replace('hosts: "mgrs:wrks"', "hosts: all"))
+    proc = subprocess.run([str(BIN / "ansible-playbook"), "-i", str(tmp_path / "inventory.yml"), str(playbook)],
+                          cwd=ROOT, capture_output=True, text=True,
+                          env=ansible_env({"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.default"}))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "sosw-e2 in neither 'mgrs' nor 'wrks'" in out
+    # The check runs once (failing on the first host) and the play stops there for every host.
+    assert "Create the swarm" not in out and "PLAY RECAP" in out, out
+    assert all(e.swarm()["LocalNodeState"] == "inactive" for e in engines)
+
+
 def test_three_managers_keep_accepting_service_updates_when_one_fails(sandbox_engines, tmp_path):
     net = sandbox_engines(4)
     engines = net.engines

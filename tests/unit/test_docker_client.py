@@ -151,10 +151,28 @@ def test_connect_refuses_an_old_sdk_before_connecting(monkeypatch):
         class APIClient:  # noqa: D106 - must never be reached
             def __init__(self, *args, **kwargs):
                 raise AssertionError("connected with an SDK that is too old")
-    monkeypatch.setattr(docker_client, "sdk", lambda: OldDocker)
-    with pytest.raises(SwarmOpsError, match=r"Docker SDK for Python 4\.0\.2 is installed.*needs %s or newer"
-                       % re.escape(docker_client.MIN_DOCKER_SDK)):
-        docker_client.connect({"docker_host": "unix:///nonexistent.sock"})
+    asked = []
+    monkeypatch.setattr(docker_client, "sdk", lambda ssh=True: asked.append(ssh) or OldDocker)
+    for host in ("unix:///nonexistent.sock", "ssh://nobody@127.0.0.1:1"):
+        with pytest.raises(SwarmOpsError, match=r"Docker SDK for Python 4\.0\.2 is installed.*needs %s or newer"
+                           % re.escape(docker_client.MIN_DOCKER_SDK)):
+            docker_client.connect({"docker_host": host})
+    assert asked == [False, True]  # the SDK's ssh:// support is loaded only for an ssh:// client
+
+
+@pytest.mark.parametrize("ssh", [False, True])
+def test_the_sdk_loads_paramiko_only_for_ssh(ssh):
+    """paramiko (with invoke, about 75 ms) is imported by the SDK only for its ssh:// adapter."""
+    pytest.importorskip("paramiko")
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "from ansible_collections.swarmops.core.plugins.module_utils import docker_client\n"
+            "docker = docker_client.sdk(ssh=%s)\n"
+            "loaded = 'paramiko' in sys.modules\n"
+            "print(loaded, hasattr(docker.transport, 'SSHHTTPAdapter'), sys.modules.get('paramiko', 1) is not None)"
+            % (str(ROOT / ".collections"), ssh))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    # Without ssh: neither paramiko nor the ssh adapter, and paramiko is importable again afterwards.
+    assert out.split() == [str(ssh), str(ssh), "True"]
 
 
 def test_min_sdk_is_stated_in_the_docs():
@@ -274,6 +292,16 @@ def test_docker_common_and_the_leaf_do_not_import_the_sdk():
     code = ("import sys; sys.path.insert(0, %r)\n"
             "from ansible_collections.swarmops.core.plugins.module_utils import runner, docker_common, docker_client, "
             "virtualbox, qemu, htpasswd, x509, daemon_config, ssh_key, stack_names, dict_paths\n"
+            "print(sorted(m for m in sys.modules if m == 'docker' or m.startswith('docker.')))"
+            % str(ROOT / ".collections"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_swarm_module_utils_leave_the_sdk_import_to_connect():
+    """connect() imports the SDK (without paramiko unless ssh://); swarm must not import it first."""
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "from ansible_collections.swarmops.core.plugins.module_utils import swarm\n"
             "print(sorted(m for m in sys.modules if m == 'docker' or m.startswith('docker.')))"
             % str(ROOT / ".collections"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
