@@ -176,6 +176,10 @@ def installed_sdk_version():
     return sdk().__version__
 
 
+def _unreachable(settings, exc):
+    return SwarmOpsError("Cannot reach the Docker daemon at %s: %s" % (settings["base_url"], exc))
+
+
 def connect(params, min_sdk=MIN_DOCKER_SDK, direct_reads=False):
     """Return a docker.APIClient for the connection options in ``params`` (pinged once).
 
@@ -196,7 +200,7 @@ def connect(params, min_sdk=MIN_DOCKER_SDK, direct_reads=False):
         client = _negotiated_client(docker, settings)
         client.ping()
     except Exception as exc:  # paramiko/socket/ssl errors do not derive from DockerException
-        raise SwarmOpsError("Cannot reach the Docker daemon at %s: %s" % (settings["base_url"], exc))
+        raise _unreachable(settings, exc)
     return client
 
 
@@ -331,7 +335,7 @@ class DirectReadClient:
                 self.api_version = settings["api_version"]
                 self.get_json("/_ping", versioned=False, decode=False)
         except SwarmOpsError as exc:
-            raise SwarmOpsError("Cannot reach the Docker daemon at %s: %s" % (settings["base_url"], exc))
+            raise _unreachable(settings, exc)
 
     def get_json(self, path, params=None, versioned=True, decode=True):
         from urllib.parse import urlencode  # pylint: disable=import-outside-toplevel
@@ -394,5 +398,5 @@ class DirectReadClient:
             try:
                 self._sdk_client = _api_client(docker, self._settings, self.api_version)
             except Exception as exc:  # as connect(): socket errors do not derive from DockerException
-                raise SwarmOpsError("Cannot reach the Docker daemon at %s: %s" % (self._settings["base_url"], exc))
+                raise _unreachable(self._settings, exc)
         return getattr(self._sdk_client, name)
