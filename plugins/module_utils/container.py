@@ -14,12 +14,9 @@ import hashlib
 import json
 
 from ansible_collections.swarmops.core.plugins.module_utils import units
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import sdk_errors
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
-try:
-    from docker.errors import NotFound
-except ImportError:  # pragma: no cover - connect() reports the missing SDK
-    NotFound = Exception
 
 HASH_LABEL = "io.swarmops.config-hash"
 
@@ -61,7 +58,7 @@ def definition(params, image_id):
 def read(client, name):
     try:
         return client.inspect_container(name)
-    except NotFound:
+    except sdk_errors.NotFound:
         return None
 
 
@@ -106,7 +103,7 @@ def ensure(client, params, check_mode):
     if params["state"] == "started":
         try:
             image_id = client.inspect_image(params["image"])["Id"]
-        except NotFound:
+        except sdk_errors.NotFound:
             if params["pull"] and not check_mode:
                 client.pull(params["image"])
                 image_id = client.inspect_image(params["image"])["Id"]

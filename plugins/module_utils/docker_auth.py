@@ -9,13 +9,9 @@ import base64
 import json
 import os
 
-from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect, sdk_errors
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
-try:
-    from docker.errors import APIError
-except ImportError:  # pragma: no cover - connect() reports the missing SDK
-    APIError = Exception
 
 
 def encode(username, password):
@@ -62,7 +58,7 @@ def check_credentials(params):
     client = connect(params)
     try:
         client.login(params["username"], password=params["password"], registry=params["registry"], reauth=True)
-    except APIError as exc:
+    except sdk_errors.APIError as exc:
         raise SwarmOpsError("Login to registry %s as %s failed: %s" % (
             params["registry"], params["username"], exc.explanation or exc), registry=params["registry"])
 

@@ -62,6 +62,28 @@ OUT_OF_SEQUENCE = "update out of sequence"
 OUT_OF_SEQUENCE_ATTEMPTS = 5  # the engine raises it when a concurrent writer won; a fresh read fixes it
 
 
+class _SdkErrors:
+    """``docker.errors``, imported on first use.
+
+    Importing it at the top of a module_utils file loads the SDK (and, on a controller, paramiko)
+    before connect() decides how to load it. An ``except sdk_errors.NotFound:`` clause looks the
+    class up only when an exception reaches it, after connect(). Without the SDK, each name is
+    an exception class that nothing raises (connect() reports the missing SDK).
+    """
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            from docker import errors  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            return type(name, (Exception,), {})
+        return getattr(errors, name)
+
+
+sdk_errors = _SdkErrors()
+
+
 def sdk(ssh=True):
     """Import and return the docker package; a SwarmOpsError naming the fix when it is absent.
 

@@ -11,13 +11,9 @@ import re
 import tarfile
 import uuid
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import sdk_errors
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
-try:
-    from docker.errors import DockerException
-except ImportError:  # pragma: no cover - docker_client.connect reports the missing SDK
-    class DockerException(Exception):  # type: ignore[no-redef]
-        pass
 
 # The imported busybox image's own command, worded like hello-world's first line.
 BUSYBOX_CMD = ["/bin/sh", "-c", "echo Hello from Docker! I am container $(/bin/busybox hostname), "
@@ -111,7 +107,7 @@ def image_present(client, image):
     try:
         client.inspect_image(image)
         return True
-    except DockerException as exc:
+    except sdk_errors.DockerException as exc:
         if getattr(exc, "status_code", None) == 404 or "No such image" in str(exc):
             return False
         raise
@@ -132,7 +128,7 @@ def ensure_image(client, image, source, busybox_path, check_mode):
     if source == "pull":
         try:
             client.pull(repository, tag=tag)
-        except DockerException as exc:
+        except sdk_errors.DockerException as exc:
             raise SwarmOpsError(
                 "Cannot pull %s: %s. Without registry access, use source=busybox to build the "
                 "smoke image from the host's static busybox." % (image, exc))

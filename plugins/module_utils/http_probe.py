@@ -10,13 +10,10 @@ import uuid
 
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import sdk_errors
 from ansible_collections.swarmops.core.plugins.module_utils.json_file import read_json, write_json
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
 
-try:
-    from docker.errors import APIError, NotFound
-except ImportError:  # pragma: no cover - connect() reports the missing SDK
-    APIError = NotFound = Exception
 
 
 def missing_expectations(body, expect):
@@ -53,7 +50,7 @@ def probe_once(client, params, check_mode=False):
     """The module: skip an image the record lists as passed; otherwise probe (not in check mode)."""
     try:
         image_id = client.inspect_image(params["image"])["Id"]
-    except NotFound:
+    except sdk_errors.NotFound:
         image_id = None
     record = params.get("passed_record")
     passed = passed_images(record) if record else []
@@ -104,7 +101,7 @@ def probe(client, params, image_id):
     finally:
         try:
             client.remove_container(container, force=True, v=True)
-        except APIError:
+        except sdk_errors.APIError:
             pass
     result = dict(changed=False, image=params["image"], url_path=params["path"], status=status, body=body)
     if status is None:

@@ -23,15 +23,10 @@ import tempfile
 from contextlib import contextmanager
 
 from ansible_collections.swarmops.core.plugins.module_utils.context_archive import ArchiveError, unpack
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import sdk_errors
 from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
-try:
-    from docker.errors import APIError, NotFound
-    from docker.utils.build import create_archive, exclude_paths
-except ImportError:  # pragma: no cover - connect() reports the missing SDK
-    APIError = NotFound = Exception
-    create_archive = exclude_paths = None
 
 HASH_LABEL = "io.swarmops.context-hash"
 # The Dockerfile and CA bundle we send are generated names in the context.
@@ -211,6 +206,8 @@ def load_context(path, dockerfile, ca_certificates, name=None):
     ignore = read_dockerignore(root, name)
     rel_df = os.path.relpath(df_path, root)
     keep = rel_df if not rel_df.startswith("..") else SENT_DOCKERFILE
+    from docker.utils.build import exclude_paths  # pylint: disable=import-outside-toplevel
+
     try:
         files = sorted(exclude_paths(root, list(ignore), dockerfile=keep))
     except OSError as exc:
@@ -279,7 +276,7 @@ def context_hash(context, build_args=None, target=None, labels=None, platform=No
 def inspect_image(client, ref):
     try:
         return client.inspect_image(ref)
-    except NotFound:
+    except sdk_errors.NotFound:
         return None
 
 
@@ -342,6 +339,8 @@ def _failing_step(lines):
 
 def run_build(client, context, refs, build_args, target, labels, platform, pull, nocache, timeout):
     """Build through the Engine API; stream the log. -> (image_id, log lines)."""
+    from docker.utils.build import create_archive  # pylint: disable=import-outside-toplevel
+
     log = []
     image_id = None
     with tempfile.TemporaryFile() as fileobj:
@@ -369,7 +368,7 @@ def run_build(client, context, refs, build_args, target, labels, platform, pull,
                     raise SwarmOpsError(
                         "Build of %s failed%s: %s" % (refs[0], " at " + step if step else "", message),
                         failed_step=step, build_log=log[-LOG_TAIL:])
-        except APIError as exc:
+        except sdk_errors.APIError as exc:
             raise SwarmOpsError("Build of %s failed: %s" % (refs[0], exc.explanation or exc),
                                 failed_step=_failing_step(log), build_log=log[-LOG_TAIL:])
     image = inspect_image(client, refs[0])
@@ -400,7 +399,7 @@ def remote_digest(client, ref, auth):
     """The registry's manifest digest for ref, or None when it has none."""
     try:
         info = client.inspect_distribution(ref, auth_config=auth)
-    except APIError as exc:
+    except sdk_errors.APIError as exc:
         text = str(exc.explanation or exc)
         if _is_auth_error(text):
             raise SwarmOpsError("Registry %s refused the credentials%s for %s: %s" % (

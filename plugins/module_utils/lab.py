@@ -16,15 +16,11 @@ import json
 import socket
 import tarfile
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import sdk_errors
 from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch, keyed
 from ansible_collections.swarmops.core.plugins.module_utils import units
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
-try:
-    from docker.errors import DockerException
-except ImportError:  # pragma: no cover - docker_client.connect reports the missing SDK
-    class DockerException(Exception):  # type: ignore[no-redef]
-        pass
 
 LAB_LABEL = "io.swarmops.lab"
 HOST_LABEL = "io.swarmops.lab.host"
@@ -258,7 +254,7 @@ def apply(client, lab, desired, actual, plan, public_key):
         lab_step = dispatch(STEPS, (action["action"], action["kind"]))
         try:
             lab_step(client, action, ctx)
-        except DockerException as exc:
+        except sdk_errors.DockerException as exc:
             raise SwarmOpsError("Lab %s: could not %s %s %s: %s"
                                 % (lab, action["action"], action["kind"], action["name"], exc))
 

@@ -12,13 +12,9 @@ import shutil
 import subprocess
 import tempfile
 
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import sdk_errors
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
-try:
-    from docker.errors import DockerException
-except ImportError:  # pragma: no cover - docker_client.connect reports the missing SDK
-    class DockerException(Exception):  # type: ignore[no-redef]
-        pass
 
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 
@@ -42,7 +38,7 @@ def apt_mirror(sources_glob="/etc/apt/sources.list*"):
 def image_present(client, ref):
     try:
         return client.inspect_image(ref)
-    except DockerException:
+    except sdk_errors.DockerException:
         return None
 
 
@@ -51,7 +47,7 @@ def try_pull(client, upstream):
     try:
         client.pull(repo, tag=tag or "latest")
         return True
-    except DockerException:
+    except sdk_errors.DockerException:
         return False
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import time
 from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import (
@@ -29,6 +30,8 @@ from ansible_collections.swarmops.core.plugins.module_utils.plan import NOOP, di
 from ansible_collections.swarmops.core.plugins.module_utils.runner import DEFAULT_WAIT_TIMEOUT, SwarmOpsError, clock
 from ansible_collections.swarmops.core.plugins.module_utils.stack_names import NAMESPACE_LABEL
 from ansible_collections.swarmops.core.plugins.module_utils.stack_plan import defer_after_converge
+
+MAX_REGISTRY_LOOKUPS = 8  # registry digest lookups in flight at once
 
 # docker.auth and docker.errors are imported inside the functions that write: a no-op run reads
 # through docker_client's direct reads and never imports the SDK.
@@ -77,17 +80,26 @@ def _with_digest(image, digest):
 
 
 def resolve_digests(client, images):
-    """-> ({image: image@digest}, [images not resolved]), asking the registry like --resolve-image=always."""
-    digests, unresolved = {}, []
-    for image in sorted(set(images)):
-        if "@" in image:
-            continue
+    """-> ({image: image@digest}, [images not resolved]), asking the registry like --resolve-image=always.
+
+    The registry round trips run side by side: each takes the engine a TLS and auth exchange
+    with the registry, and a stack names several images.
+    """
+    wanted = sorted({image for image in images if "@" not in image})
+    if not wanted:
+        return {}, []
+    inspect = client.inspect_distribution  # made here, not in a thread: a DirectReadClient makes its SDK client now
+
+    def digest_of(image):
         try:
-            info = client.inspect_distribution(image, auth_config=None)
-            digests[image] = _with_digest(image, info["Descriptor"]["digest"])
+            return inspect(image, auth_config=None)["Descriptor"]["digest"]
         except Exception:  # unreachable registry, unknown image, no auth: the engine-side fallback
-            unresolved.append(image)
-    return digests, unresolved
+            return None
+
+    with ThreadPoolExecutor(max_workers=min(MAX_REGISTRY_LOOKUPS, len(wanted))) as pool:
+        found = dict(zip(wanted, pool.map(digest_of, wanted)))
+    digests = {image: _with_digest(image, digest) for image, digest in found.items() if digest}
+    return digests, [image for image in wanted if not found[image]]
 
 
 def digest_warning(image):

@@ -137,3 +137,28 @@ def test_the_sdk_version_is_read_without_importing_the_sdk():
                            "print(docker_client.installed_sdk_version(), 'docker' in sys.modules)"
                            % str(ROOT / ".collections")], capture_output=True, text=True, check=True)
     assert proc.stdout.split() == [docker.__version__, "False"]
+
+
+SDK_LOADING = """
+import json, sys
+sys.path.insert(0, %(collections)r)
+from ansible_collections.swarmops.core.plugins.module_utils import (
+    container, docker_auth, engine, http_probe, image_build, lab, lab_image)
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
+after_import = "docker" in sys.modules
+client = connect({})
+print(json.dumps({"sdk_at_import": after_import, "paramiko": "paramiko" in sys.modules,
+                  "missing_image": lab_image.image_present(client, "sotest-no-such-image:none"),
+                  "missing_container": container.read(client, "sotest-no-such-container")}))
+"""
+
+
+def test_engine_module_utils_load_the_sdk_at_connect_without_paramiko(swarm):
+    """Their modules used to import docker.errors at load, which brought paramiko (and invoke) in
+    on a controller before connect() could leave it out; sdk_errors still catches the SDK's errors."""
+    pytest.importorskip("paramiko")  # installed where the controller-side modules run
+    proc = subprocess.run([sys.executable, "-c", SDK_LOADING % {"collections": str(ROOT / ".collections")}],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"sdk_at_import": False, "paramiko": False,
+                                       "missing_image": None, "missing_container": None}

@@ -243,6 +243,7 @@ import os, sys
 sys.path.insert(0, sys.argv[2])
 from ansible_collections.swarmops.core.plugins.module_utils import image_build as ib
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
+import docker.utils.build  # the module has imported the SDK (connect) before it reads the context
 if os.geteuid() == 0:  # root reads every file: drop to nobody once the code is imported
     os.setgroups([]); os.setgid(65534); os.setuid(65534)
 try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
 from datetime import datetime, timezone
 
 import pytest
@@ -136,3 +137,16 @@ def test_unresolved_images_are_named_not_parsed_out_of_warnings():
     digests, unresolved = stack_apply.resolve_digests(Registry(), ["app:1", "gone:1", "app:1", "x@sha256:1"])
     assert digests == {"app:1": "app:1@sha256:abc"} and unresolved == ["gone:1"]
     assert stack_apply.digest_warning("gone:1").startswith("image gone:1 could not be accessed on a registry")
+
+
+def test_registry_digest_lookups_run_side_by_side():
+    images = ["app:%d" % n for n in range(4)]
+    all_in_flight = threading.Barrier(len(images), timeout=10)
+
+    class SlowRegistry:
+        def inspect_distribution(self, image, auth_config=None):
+            all_in_flight.wait()  # passes only when every lookup is in flight at once
+            return {"Descriptor": {"digest": "sha256:" + image[-1]}}
+
+    digests, unresolved = stack_apply.resolve_digests(SlowRegistry(), images)
+    assert unresolved == [] and digests["app:3"] == "app:3@sha256:3"
