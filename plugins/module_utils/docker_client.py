@@ -84,6 +84,16 @@ class _SdkErrors:
 sdk_errors = _SdkErrors()
 
 
+class EngineAPIError(SwarmOpsError):
+    """The engine's error answer to a direct read (DirectReadClient): a SwarmOpsError naming the
+    call, with the SDK APIError's ``status_code`` and ``explanation`` (the engine's message)."""
+
+    def __init__(self, msg, status_code, explanation):
+        super().__init__(msg, status_code=status_code)
+        self.status_code = status_code
+        self.explanation = explanation
+
+
 def sdk(ssh=True):
     """Import and return the docker package; a SwarmOpsError naming the fix when it is absent.
 
@@ -262,12 +272,14 @@ def services_with_status(client, filters):
 
 def inspect_or_none(inspect, *args, **kwargs):
     """``inspect(*args)``, or None when the engine answers 404 (the object does not exist)."""
-    from docker.errors import NotFound  # pylint: disable=import-outside-toplevel
-
     try:
         return inspect(*args, **kwargs)
-    except NotFound:
+    except sdk_errors.NotFound:
         return None
+    except EngineAPIError as exc:
+        if exc.status_code == 404:
+            return None
+        raise
 
 
 def is_out_of_sequence(exc):
@@ -281,22 +293,24 @@ def retry_out_of_sequence(write, attempts=OUT_OF_SEQUENCE_ATTEMPTS, pause=0.2):
     read the object afresh when ``attempt > 0``. Any other error, or the last attempt's,
     propagates unchanged.
     """
-    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
-
     for attempt in range(attempts):
         try:
             return write(attempt)
-        except APIError as exc:
+        except sdk_errors.APIError as exc:
             if not is_out_of_sequence(exc) or attempt == attempts - 1:
                 raise
         time.sleep(pause)
     raise ValueError("attempts must be at least 1")
 
 
-# The SDK methods DirectReadClient answers itself, and their Engine API paths. Each takes only
-# ``filters`` (services() also ``status``), keyword for keyword as the SDK's methods do.
+# The SDK methods DirectReadClient answers itself, and their Engine API paths. The lists take
+# only ``filters`` (services() also ``status``), keyword for keyword as the SDK's methods do;
+# inspect_node() takes the node's ID or name.
 DIRECT_READS = {
     "info": "/info",
+    "version": "/version",
+    "inspect_swarm": "/swarm",
+    "inspect_node": "/nodes/%s",
     "services": "/services",
     "networks": "/networks",
     "configs": "/configs",
@@ -380,9 +394,9 @@ class DirectReadClient:
                 message = json.loads(body.decode("utf-8")).get("message")
             except ValueError:
                 message = body.decode("utf-8", "replace").strip()
-            raise SwarmOpsError("Docker Engine API error: GET %s: %d %s: %s"
-                                % (path, response.status, response.reason, message),
-                                status_code=response.status)
+            raise EngineAPIError("Docker Engine API error: GET %s: %d %s: %s"
+                                 % (path, response.status, response.reason, message),
+                                 response.status, message)
         return json.loads(body.decode("utf-8")) if decode else body
 
     def _list(self, method, filters=None, status=None):
@@ -393,6 +407,17 @@ class DirectReadClient:
 
     def info(self):
         return self.get_json(DIRECT_READS["info"])
+
+    def version(self, api_version=True):
+        return self.get_json(DIRECT_READS["version"], versioned=api_version)
+
+    def inspect_swarm(self):
+        return self.get_json(DIRECT_READS["inspect_swarm"])
+
+    def inspect_node(self, node_id):
+        from urllib.parse import quote  # pylint: disable=import-outside-toplevel
+
+        return self.get_json(DIRECT_READS["inspect_node"] % quote(node_id, safe=""))
 
     def services(self, filters=None, status=None):
         return self._list("services", filters, status)

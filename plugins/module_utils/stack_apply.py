@@ -25,6 +25,7 @@ from ansible_collections.swarmops.core.plugins.module_utils.docker_client import
     inspect_or_none,
     post_json,
     retry_out_of_sequence,
+    sdk_errors,
 )
 from ansible_collections.swarmops.core.plugins.module_utils.plan import NOOP, dispatch
 from ansible_collections.swarmops.core.plugins.module_utils.runner import DEFAULT_WAIT_TIMEOUT, SwarmOpsError, clock
@@ -33,8 +34,9 @@ from ansible_collections.swarmops.core.plugins.module_utils.stack_plan import de
 
 MAX_REGISTRY_LOOKUPS = 8  # registry digest lookups in flight at once
 
-# docker.auth and docker.errors are imported inside the functions that write: a no-op run reads
-# through docker_client's direct reads and never imports the SDK.
+# docker.auth is imported inside the functions that write, and docker.errors (sdk_errors) only
+# when an exception reaches an except clause: a no-op run reads through docker_client's direct
+# reads and never imports the SDK.
 
 
 def _by_name(items, name_of):
@@ -155,8 +157,6 @@ def _apply_relabel(client, action, ctx):
 
 
 def _remove(client, action, timeout):
-    from docker.errors import APIError, NotFound  # pylint: disable=import-outside-toplevel
-
     kind, ident = action["kind"], action["id"]
     remover = {"service": client.remove_service, "config": client.remove_config,
                "secret": client.remove_secret, "network": client.remove_network}[kind]
@@ -167,9 +167,9 @@ def _remove(client, action, timeout):
             if kind == "network":
                 _wait_gone(client, ident, ticks)
             return True
-        except NotFound:
+        except sdk_errors.NotFound:
             return True
-        except APIError as exc:
+        except sdk_errors.APIError as exc:
             # Networks stay busy until the removed services' tasks are gone; objects
             # may still be referenced while an update is being recorded.
             if not ("in use" in str(exc) or "active endpoints" in str(exc)):
@@ -222,8 +222,6 @@ Applied = namedtuple("Applied", "services warnings")
 
 def apply_plan(client, plan, with_registry_auth=False, timeout=DEFAULT_WAIT_TIMEOUT):
     """Carry out the plan's actions in order (APPLY_STEPS); -> Applied. Never writes into the plan."""
-    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
-
     ctx = dict(with_registry_auth=with_registry_auth, timeout=timeout, created={"secret": {}, "config": {}},
                removed_services=[], services=[], warnings=[])
     for action in plan.actions:
@@ -232,7 +230,7 @@ def apply_plan(client, plan, with_registry_auth=False, timeout=DEFAULT_WAIT_TIME
         apply_step = dispatch(APPLY_STEPS, (action["action"], action["kind"]))
         try:
             apply_step(client, action, ctx)
-        except APIError as exc:
+        except sdk_errors.APIError as exc:
             raise SwarmOpsError("Failed to %s %s %s: %s" % (action["action"], action["kind"], action["name"],
                                                             exc.explanation or exc), actions=plan.summary())
     return Applied(ctx["services"], ctx["warnings"])
@@ -307,8 +305,6 @@ APPLY_STEPS = {
 
 def remove_superseded(client, plan, timeout=DEFAULT_WAIT_TIMEOUT):
     """After the services converged: remove the configs/secrets their old specs used."""
-    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
-
     warnings = []
     for action in plan.actions:
         if not action.get("after_converge"):
@@ -316,7 +312,7 @@ def remove_superseded(client, plan, timeout=DEFAULT_WAIT_TIMEOUT):
         try:
             if not _remove(client, action, timeout):
                 warnings.append(_still_in_use(action))
-        except APIError as exc:
+        except sdk_errors.APIError as exc:
             raise SwarmOpsError("Failed to remove %s %s: %s" % (action["kind"], action["name"], exc.explanation or exc),
                                 actions=plan.summary())
     return warnings
@@ -483,8 +479,6 @@ def wait_for(client, services, timeout, poll=0.5):
 
 def rollback(client, services, failed):
     """Undo the services apply_plan() created/updated: previous spec for updates, removal for creates."""
-    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
-
     done = []
     for applied in services:
         try:
@@ -498,6 +492,6 @@ def rollback(client, services, failed):
                 _update_service(client, dict(applied, version=fresh["Version"]["Index"], body=fresh["Spec"]),
                                 None, rollback=True)
                 done.append({"name": applied["name"], "rollback": "previous spec"})
-        except APIError as exc:
+        except sdk_errors.APIError as exc:
             done.append({"name": applied["name"], "rollback": "failed: %s" % exc})
     return done

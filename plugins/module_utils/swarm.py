@@ -11,8 +11,9 @@ kept out of every structure that can reach a result or a diff: they live only in
 Uses the low-level APIClient of docker_client.connect. /swarm/init and /swarm/join are
 posted as Engine API bodies through docker_client.post_json: the SDK's init_swarm cannot
 send DataPathPort (before 6.0) and its join_swarm never sends Availability.
-The SDK's errors are imported inside the functions that catch them: connect() loads the SDK
-first, its own way (docker_client.sdk).
+The SDK's errors are looked up when an exception reaches them (docker_client.sdk_errors):
+connect() loads the SDK its own way (docker_client.sdk), and with direct reads a no-op run
+never loads it (a direct read's error is an EngineAPIError).
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ import socket
 
 from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import get_path as _get
 from ansible_collections.swarmops.core.plugins.module_utils.dict_paths import set_path as _set
-from ansible_collections.swarmops.core.plugins.module_utils.docker_client import post_json, retry_out_of_sequence
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import (
+    EngineAPIError,
+    post_json,
+    retry_out_of_sequence,
+    sdk_errors,
+)
 from ansible_collections.swarmops.core.plugins.module_utils.plan import Plan, dispatch
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
 from ansible_collections.swarmops.core.plugins.module_utils.units import seconds_or_duration
@@ -147,14 +153,12 @@ class Actual:
 
 def read(client):
     """Inspect the local node; on a manager also the swarm, this node and all nodes."""
-    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
-
     info = client.info()
     sw = info.get("Swarm") or {}
     if sw.get("LocalNodeState") == "active" and sw.get("ControlAvailable"):
         try:
             return Actual(info, client.inspect_swarm(), client.inspect_node(sw["NodeID"]), client.nodes())
-        except APIError as exc:
+        except (sdk_errors.APIError, EngineAPIError) as exc:
             return Actual(info, swarm_error=str(getattr(exc, "explanation", None) or exc))
     return Actual(info)
 
@@ -533,20 +537,16 @@ def apply(client, plan, join_timeout=60, probe_timeout=0):
 
 
 def _apply_leave(client, action, timeouts):
-    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
-
     try:
         client.leave_swarm(force=action["force"])
-    except APIError as exc:
+    except sdk_errors.APIError as exc:
         raise SwarmOpsError("Leaving the swarm failed: %s" % (getattr(exc, "explanation", None) or exc))
 
 
 def _apply_init(client, action, timeouts):
-    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
-
     try:
         post_json(client, "/swarm/init", action["body"])
-    except APIError as exc:
+    except sdk_errors.APIError as exc:
         raise SwarmOpsError("swarm init failed: %s" % (getattr(exc, "explanation", None) or exc))
 
 
@@ -580,8 +580,6 @@ APPLY_STEPS = {
 
 def join(client, body, timeout, probe_timeout):
     """Join; with probe_timeout, first check from this host that a manager answers on TCP."""
-    from docker.errors import APIError  # pylint: disable=import-outside-toplevel
-
     addrs = body["RemoteAddrs"]
     problems = []
     if probe_timeout:
@@ -592,12 +590,12 @@ def join(client, body, timeout, probe_timeout):
         body = dict(body, RemoteAddrs=reachable + [a for a in addrs if a not in reachable])
     try:
         post_json(client, "/swarm/join", body)
-    except APIError as exc:
+    except sdk_errors.APIError as exc:
         msg = explain_join_error(exc, addrs)
         # A timed-out join keeps retrying in the background: stop it, leave the node clean.
         try:
             client.leave_swarm(force=True)
-        except APIError:
+        except sdk_errors.APIError:
             pass
         raise SwarmOpsError(msg, unreachable=problems)
     wait_active(client, timeout)

@@ -160,12 +160,12 @@ from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmO
 
 
 def read_engine(module):
-    """The engine's facts; the SDK is imported only here, and a failure is an answer, not an error."""
+    """The engine's facts (direct reads: no SDK import on a unix socket); a failure is an answer, not an error."""
     # pylint: disable=import-outside-toplevel
     from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
     from ansible_collections.swarmops.core.plugins.module_utils.engine import cli_version, read_facts
     try:
-        return read_facts(connect(module.params), cli_version(module)), None
+        return read_facts(connect(module.params, direct_reads=True), cli_version(module)), None
     except Exception as exc:  # noqa: BLE001 - the role falls back to docker_engine_info, which reports it
         return None, "%s: %s" % (type(exc).__name__, exc)
 

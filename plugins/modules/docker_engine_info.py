@@ -105,7 +105,7 @@ from ansible_collections.swarmops.core.plugins.module_utils.runner import run_mo
 
 
 def run(module):
-    facts = read_facts(connect(module.params), cli_version(module))
+    facts = read_facts(connect(module.params, direct_reads=True), cli_version(module))
     return dict(changed=False, engine=facts, ansible_facts=dict(docker_engine=facts))
 
 

@@ -153,7 +153,7 @@ from ansible_collections.swarmops.core.plugins.module_utils.runner import run_mo
 
 def run(module):
     params = module.params
-    client = connect(params)
+    client = connect(params, direct_reads=True)
     actual = swarm.read(client)
     result = dict(
         changed=False, local_node_state=actual.state, role=actual.role, node_id=actual.node_id,

@@ -204,7 +204,7 @@ from ansible_collections.swarmops.core.plugins.module_utils.runner import run_mo
 
 def run(module):
     params = module.params
-    client = connect(params)
+    client = connect(params, direct_reads=True)
     actual = swarm.read(client)
     plan = swarm.diff_init(actual, swarm.build_init(params), params)
     for warning in plan.warnings:

@@ -197,7 +197,7 @@ def probe_timeout(params):
 
 def run(module):
     params = module.params
-    client = connect(params)
+    client = connect(params, direct_reads=True)
     actual = swarm.read(client)
     resolved = swarm.resolve_addrs(params["remote_addrs"] or [])
     plan = swarm.diff_join(actual, params, resolved)

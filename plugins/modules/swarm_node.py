@@ -159,7 +159,7 @@ from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmO
 
 def run(module):
     params = module.params
-    client = connect(params)
+    client = connect(params, direct_reads=True)
     actual = swarm.read(client)
     if not actual.is_manager:
         raise SwarmOpsError("swarm_node must run on a swarm manager; %s is %s." % (

@@ -46,7 +46,7 @@ def ids(items):
     return sorted(item["ID"] if "ID" in item else item["Id"] for item in items)
 
 
-@pytest.mark.parametrize("method", sorted(set(docker_client.DIRECT_READS) - {"info"}))
+@pytest.mark.parametrize("method", sorted(set(docker_client.DIRECT_READS) - {"info", "version", "inspect_swarm", "inspect_node"}))
 def test_each_list_read_answers_as_the_sdk(method, direct, swarm, labelled):
     assert ids(getattr(direct, method)()) == ids(getattr(swarm, method)())
     if method != "networks":
@@ -95,6 +95,7 @@ def test_every_other_call_goes_through_an_sdk_client_at_the_same_version(direct,
         assert direct.inspect_config(config["ID"])["Spec"]["Name"] == "sotest-direct-write"
         assert direct.base_url == "http+docker://localhost"
         assert direct.version(api_version=False)["ApiVersion"] == direct.api_version
+        assert direct.ping() is True
     finally:
         direct.remove_config(config["ID"])
     assert not swarm.configs(filters={"name": "sotest-direct-write"})
@@ -162,3 +163,40 @@ def test_engine_module_utils_load_the_sdk_at_connect_without_paramiko(swarm):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"sdk_at_import": False, "paramiko": False,
                                        "missing_image": None, "missing_container": None}
+
+
+def test_version_swarm_and_node_reads_answer_as_the_sdk(direct, swarm):
+    assert direct.version()["ApiVersion"] == swarm.version()["ApiVersion"]
+    assert direct.inspect_swarm()["ID"] == swarm.inspect_swarm()["ID"]
+    node_id = swarm.info()["Swarm"]["NodeID"]
+    assert direct.inspect_node(node_id) == swarm.inspect_node(node_id)
+
+
+def test_a_missing_node_is_a_404_that_inspect_or_none_turns_into_none(direct):
+    with pytest.raises(docker_client.EngineAPIError, match="GET /nodes/sotest-no-such-node: 404") as caught:
+        direct.inspect_node("sotest-no-such-node")
+    assert caught.value.status_code == 404 and "sotest-no-such-node" in caught.value.explanation
+    assert docker_client.inspect_or_none(direct.inspect_node, "sotest-no-such-node") is None
+
+
+SWARM_AND_ENGINE_READS = """
+import json, sys
+sys.path.insert(0, %(collections)r)
+from ansible_collections.swarmops.core.plugins.module_utils import engine, swarm
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
+client = connect({}, direct_reads=True)
+actual = swarm.read(client)
+facts = engine.read_facts(client)
+print(json.dumps({"manager": actual.is_manager, "nodes": len(actual.nodes), "tokens": sorted(actual.tokens),
+                  "api": facts["api_version"], "sdk_imported": "docker" in sys.modules}))
+"""
+
+
+def test_swarm_and_engine_reads_do_not_import_the_sdk(swarm):
+    """What no-op swarm_info/swarm_init/swarm_node and docker_engine_host_info runs read."""
+    proc = subprocess.run([sys.executable, "-c", SWARM_AND_ENGINE_READS % {"collections": str(ROOT / ".collections")}],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)
+    assert seen == {"manager": True, "nodes": len(swarm.nodes()), "tokens": ["Manager", "Worker"],
+                    "api": swarm.version()["ApiVersion"], "sdk_imported": False}
