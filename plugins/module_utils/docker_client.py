@@ -10,11 +10,13 @@
   (it is a ``requests.Session``; ``base_url``, ``api_version``, ``timeout``), never
   through private docker-py methods.
 - ``inspect_or_none`` and ``retry_out_of_sequence``.
-- ``connect(params, direct_reads=True)``: on a unix:// socket, a client whose list/info reads
-  (``DIRECT_READS``) go straight to the socket through ``http.client``; the SDK is imported
-  only for the first call the reads do not cover. A no-op run of a module that only reads
-  (stack_deploy with nothing to change) then never imports docker, requests or paramiko:
-  about half of such a module's run time, measured by bench/stack_vs_docker_stack.py.
+- ``connect(params, direct_reads=True)``: on a unix:// socket, a client whose reads
+  (``DIRECT_READS``: info, version, the swarm, nodes, lists) go straight to the socket through
+  ``http.client``; the SDK is imported only for the first call the reads do not cover. A run
+  that only reads (stack_deploy, the swarm modules, the engine facts, with nothing to change)
+  then never imports docker, requests or paramiko: about half of such a module's run time,
+  measured by bench/stack_vs_docker_stack.py.
+- ``sdk_errors``: ``docker.errors``, looked up when an exception reaches an except clause.
 
 Every wait uses ``runner.clock``, the one deadline loop, which needs no engine.
 
