@@ -59,29 +59,52 @@ def _path(problems, where, value, seen):
     return norm
 
 
-def validate(directories, files):
+def _secrets(problems, secrets):
+    """secret_contents -> {normalized path: text}; names only the keys, never a value."""
+    out = {}
+    for key, text in (secrets or {}).items():
+        if not isinstance(key, str) or not os.path.isabs(key):
+            problems.append("secret_contents: the key %r is not an absolute path" % (key,))
+        elif not isinstance(text, str):
+            problems.append("secret_contents[%s]: must be a string, not %s" % (key, type(text).__name__))
+        elif os.path.normpath(key) in out:
+            problems.append("secret_contents: %s is given twice (also %s)" % (key, out[os.path.normpath(key)][0]))
+        else:
+            out[os.path.normpath(key)] = (key, text)
+    return out
+
+
+def validate(directories, files, secrets=None):
     """The entries as given -> (dirs, files): dicts with ``path`` (as given, the result's key),
-    ``real`` (normalized), ``mode`` (int) and, for files, ``data`` (bytes) and ``secret``.
-    Every problem is collected and raised at once, before anything is read or written. Pure."""
+    ``real`` (normalized), ``mode`` (int) and, for files, ``data`` (bytes) and ``secret``
+    (the content came from ``secrets``, keyed by path). Every problem is collected and raised
+    at once, before anything is read or written. Pure."""
     problems, seen, dirs, out = [], {}, [], []
+    secret = _secrets(problems, secrets)
     for i, entry in enumerate(directories or []):
         where = "directories[%d]" % i
         real, mode = _path(problems, where, entry.get("path"), seen), _mode(problems, where, entry.get("mode"))
         dirs.append(dict(path=entry.get("path"), real=real, mode=mode))
+    listed = set()
     for i, entry in enumerate(files or []):
         where = "files[%d]" % i
         real, mode = _path(problems, where, entry.get("path"), seen), _mode(problems, where, entry.get("mode"))
-        given = [key for key in ("content", "secret_content") if entry.get(key) is not None]
-        if len(given) != 1:
-            problems.append("%s: give exactly one of content or secret_content (%s given)"
-                            % (where, " and ".join(given) or "neither"))
+        listed.add(real)
+        text = entry.get("content")
+        if text is not None and real in secret:
+            problems.append("%s: %s has content and a secret_contents entry; give one" % (where, entry.get("path")))
             continue
-        text = entry[given[0]]
-        if not isinstance(text, str):
-            problems.append("%s.%s: must be a string, not %s" % (where, given[0], type(text).__name__))
+        if text is None and real not in secret:
+            problems.append("%s: %s has no content and no secret_contents entry" % (where, entry.get("path")))
             continue
-        out.append(dict(path=entry.get("path"), real=real, mode=mode, data=text.encode("utf-8"),
-                        secret=given[0] == "secret_content"))
+        if text is None:
+            text = secret[real][1]
+        elif not isinstance(text, str):
+            problems.append("%s.content: must be a string, not %s" % (where, type(text).__name__))
+            continue
+        out.append(dict(path=entry.get("path"), real=real, mode=mode, data=text.encode("utf-8"), secret=real in secret))
+    problems += ["secret_contents: %s is not the path of an entry of files" % key
+                 for real, (key, _) in secret.items() if real not in listed]
     if problems:
         raise SwarmOpsError("%d problem(s) in the file set (nothing was written): %s"
                             % (len(problems), "; ".join(problems)), problems=problems)
@@ -270,7 +293,7 @@ def apply(file_plan, mover):
 
 
 def ensure(params, check_mode, diff_mode, mover):
-    dirs, files = validate(params.get("directories"), params.get("files"))
+    dirs, files = validate(params.get("directories"), params.get("files"), params.get("secret_contents"))
     file_plan = plan(dirs, files, read(dirs, files))
     result = dict(changed=file_plan.changed, actions=[row for row in file_plan.summary() if row["action"] != NOOP],
                   **results(file_plan))

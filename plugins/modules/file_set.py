@@ -20,8 +20,8 @@ description:
     directory must exist or be listed in O(directories).
   - Owners, other files in the directories and paths not listed are left as found.
   - Every entry is checked before anything is written (absolute paths, octal modes, no path
-    listed twice, exactly one of O(files[].content) and O(files[].secret_content), a file's
-    directory); all problems are reported at once, each naming its entry.
+    listed twice, each file's content given once, in O(files[].content) or in O(secret_contents),
+    a file's directory); all problems are reported at once, each naming its entry.
   - The content comes from the task, as text. To copy a controller file byte for byte, read it with
     C(lookup('ansible.builtin.file', path, rstrip=false)) (the lookup strips the trailing newline
     by default); C(lookup('ansible.builtin.template', ...)) renders the text the
@@ -50,7 +50,9 @@ options:
         type: raw
         required: true
   files:
-    description: Files to ensure, with exactly one of O(files[].content) or O(files[].secret_content).
+    description:
+      - Files to ensure. The content of each is O(files[].content), or for a secret the entry of
+        O(secret_contents) under its path.
     type: list
     elements: dict
     default: []
@@ -64,13 +66,18 @@ options:
         type: raw
         required: true
       content:
-        description: The file's text (written as UTF-8), shown by C(--diff).
+        description: The file's text (written as UTF-8), shown by C(--diff). Leave it out for a secret.
         type: str
-      secret_content:
-        description:
-          - The file's text for a secret (a private key, an htpasswd file). Never logged, never in a
-            result, a diff or an error; C(--diff) shows V((secret, N bytes)).
-        type: str
+  secret_contents:
+    description:
+      - The text of secret files (a private key, an htpasswd file), keyed by the file's path as
+        listed in O(files). Never logged (neither in the output nor in the host's log), never in a
+        result, a diff or an error message; C(--diff) shows V((secret, N bytes)).
+      - A separate option, not a suboption of O(files), because Ansible masks a multi-line
+        C(no_log) suboption of a list in the output but not in the module invocation it writes
+        to the target's journal or syslog.
+    type: dict
+    default: {}
 requirements:
   - none on the target beyond Python
 notes:
@@ -91,7 +98,8 @@ EXAMPLES = r"""
         content: "{{ lookup('ansible.builtin.file', 'pki/server.crt', rstrip=false) }}"
       - path: /etc/swarmops/registry/server.key
         mode: "0600"
-        secret_content: "{{ lookup('ansible.builtin.file', 'pki/server.key', rstrip=false) }}"
+    secret_contents:
+      /etc/swarmops/registry/server.key: "{{ lookup('ansible.builtin.file', 'pki/server.key', rstrip=false) }}"
   register: registry_files
 
 - name: Use a file's checksum, e.g. to restart what reads it
@@ -147,8 +155,8 @@ def main():
                 path=dict(type="str", required=True),
                 mode=dict(type="raw", required=True),
                 content=dict(type="str"),
-                secret_content=dict(type="str", no_log=True),
             )),
+            secret_contents=dict(type="dict", default={}, no_log=True),
         ),
         supports_check_mode=True,
     )

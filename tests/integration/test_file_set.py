@@ -74,8 +74,8 @@ def recap_changed(out):
 def spec(root):
     return {"directories": [{"path": str(root / "etc" / "app"), "mode": "0750"}],
             "files": [{"path": str(root / "etc" / "app" / "app.conf"), "mode": "0644", "content": "port = 80\n"},
-                      {"path": str(root / "etc" / "app" / "tls.key"), "mode": "0600",
-                       "secret_content": "{{ file_set_secret }}"}]}
+                      {"path": str(root / "etc" / "app" / "tls.key"), "mode": "0600"}],
+            "secret_contents": {str(root / "etc" / "app" / "tls.key"): "{{ file_set_secret }}"}}
 
 
 def test_check_apply_idempotent_with_diff_and_secret_never_shown(tmp_path):
@@ -125,13 +125,36 @@ def test_a_failed_run_shows_no_secret_and_writes_nothing(tmp_path):
         assert line not in out
 
 
+def test_no_secret_in_the_hosts_log(tmp_path):
+    """AnsibleModule logs its invocation to the host's journal or syslog, masking no_log values as
+    they are, not as they appear inside a list's repr (a multi-line no_log suboption would leak):
+    a stand-in syslog module records what the module logs."""
+    fake = tmp_path / "fake-syslog"
+    fake.mkdir()
+    logged = tmp_path / "syslog.txt"
+    (fake / "syslog.py").write_text(
+        "LOG_INFO = LOG_USER = LOG_PID = LOG_NDELAY = 0\n"
+        "def openlog(*args, **kwargs):\n    pass\n"
+        "def syslog(*args):\n    open(%r, 'a').write(repr(args) + '\\n')\n" % str(logged))
+    root = tmp_path / "host"
+    root.mkdir()
+    task = dict(file_set(spec(root)), environment={"PYTHONPATH": str(fake)})
+    rc, out, _ = playbook(tmp_path, [task], ["--diff"], {"file_set_secret": KEY})
+    assert rc == 0 and (root / "etc" / "app" / "tls.key").read_text() == KEY, out
+    text = logged.read_text()
+    assert "Invoked with" in text and "port = 80" in text  # the stand-in saw the invocation
+    assert "secret_contents=NOT_LOGGING_PARAMETER" in text, text
+    for line in SECRET_LINES:
+        assert line not in text
+
+
 @pytest.mark.parametrize("entry, message", [
     ({"directories": [{"path": "relative/dir", "mode": "0755"}]}, "directories[0].path: 'relative/dir' is not an absolute path"),
     ({"files": [{"path": "{{ root }}/a", "mode": "644x", "content": ""}]}, "files[0].mode: '644x' is not an octal file mode"),
     ({"files": [{"path": "{{ root }}/a", "mode": 420, "content": ""}]}, "files[0].mode: 420 is not an octal string"),
     ({"directories": [{"path": "{{ root }}/a", "mode": "0755"}],
       "files": [{"path": "{{ root }}/a/", "mode": "0644", "content": ""}]}, "files[0].path: {{ root }}/a/ is listed twice"),
-    ({"files": [{"path": "{{ root }}/a", "mode": "0644"}]}, "files[0]: give exactly one of content or secret_content"),
+    ({"files": [{"path": "{{ root }}/a", "mode": "0644"}]}, "files[0]: {{ root }}/a has no content and no secret_contents entry"),
 ])
 def test_bad_input_fails_naming_the_entry_and_writes_nothing(tmp_path, entry, message):
     root = tmp_path / "host"

@@ -14,9 +14,9 @@ from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmO
 SECRET = "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ib2R5LWxpbmU=\n-----END PRIVATE KEY-----\n"
 
 
-def problems(directories, files):
+def problems(directories, files, secrets=None):
     with pytest.raises(SwarmOpsError) as err:
-        file_set.validate(directories, files)
+        file_set.validate(directories, files, secrets)
     return err.value.details["problems"], str(err.value)
 
 
@@ -27,7 +27,7 @@ def test_checksum_is_copys_sha1():
 def test_validate_normalizes_and_keeps_the_path_as_given():
     dirs, files = file_set.validate([{"path": "/srv/a/", "mode": "0755"}],
                                     [{"path": "/srv/a//f", "mode": "644", "content": "x\n"},
-                                     {"path": "/srv/a/k", "mode": "0600", "secret_content": "k"}])
+                                     {"path": "/srv/a/k", "mode": "0600"}], {"/srv/a//k": "k"})
     assert dirs == [dict(path="/srv/a/", real="/srv/a", mode=0o755)]
     assert files[0] == dict(path="/srv/a//f", real="/srv/a/f", mode=0o644, data=b"x\n", secret=False)
     assert files[1]["secret"] and files[1]["data"] == b"k"
@@ -38,18 +38,22 @@ def test_validate_collects_every_problem_naming_the_entry():
         [{"path": "rel/dir", "mode": "0755"}, {"path": "/srv/d", "mode": 493}, {"path": "/srv/e", "mode": "0999"}],
         [{"path": "/srv/d/", "mode": "0644", "content": "x"},
          {"path": "/srv/f", "mode": "0644"},
-         {"path": "/srv/g", "mode": "0644", "content": "x", "secret_content": SECRET},
-         {"path": "/srv/h", "mode": "0644", "content": 3}])
+         {"path": "/srv/g", "mode": "0644", "content": "x"},
+         {"path": "/srv/h", "mode": "0644", "content": 3}],
+        {"/srv/g": SECRET, "/srv/none": SECRET, "rel": SECRET, "/srv/i": 3})
     assert found == [
+        "secret_contents: the key 'rel' is not an absolute path",
+        "secret_contents[/srv/i]: must be a string, not int",
         "directories[0].path: 'rel/dir' is not an absolute path",
         "directories[1].mode: 493 is not an octal string; quote it, e.g. '0644' (YAML reads 0644 unquoted as the number 420)",
         "directories[2].mode: '0999' is not an octal file mode such as '0644'",
         "files[0].path: /srv/d/ is listed twice (also directories[1])",
-        "files[1]: give exactly one of content or secret_content (neither given)",
-        "files[2]: give exactly one of content or secret_content (content and secret_content given)",
+        "files[1]: /srv/f has no content and no secret_contents entry",
+        "files[2]: /srv/g has content and a secret_contents entry; give one",
         "files[3].content: must be a string, not int",
+        "secret_contents: /srv/none is not the path of an entry of files",
     ]
-    assert msg.startswith("7 problem(s) in the file set (nothing was written): ")
+    assert msg.startswith("10 problem(s) in the file set (nothing was written): ")
     assert "PRIVATE" not in msg and "c2VjcmV0" not in msg
 
 
@@ -58,10 +62,16 @@ def test_root_cannot_be_managed():
     assert found == ["directories[0].path: '/' cannot be managed"]
 
 
+def test_a_secret_path_given_twice():
+    found, msg = problems([], [{"path": "/srv/k", "mode": "0600"}], {"/srv/k": SECRET, "/srv//k": SECRET})
+    assert found == ["secret_contents: /srv//k is given twice (also /srv/k)"] and "c2VjcmV0" not in msg
+
+
 def _plan(actual, secret=False):
+    entry = {"path": "/srv/d/f", "mode": "0600"}
     dirs, files = file_set.validate([{"path": "/srv/d", "mode": "0700"}],
-                                    [{"path": "/srv/d/f", "mode": "0600",
-                                      ("secret_content" if secret else "content"): SECRET}])
+                                    [entry if secret else dict(entry, content=SECRET)],
+                                    {"/srv/d/f": SECRET} if secret else {})
     return file_set.plan(dirs, files, actual)
 
 
