@@ -232,7 +232,7 @@ LAYERS = (
     ("stack",),
     # swarm, engine and registry, images, hosts
     ("swarm", "engine", "engine_host", "container", "daemon_config", "docker_auth", "http_probe", "image_build", "htpasswd",
-     "x509", "ssh_key", "lab", "lab_image", "qemu_image"),
+     "file_set", "x509", "ssh_key", "lab", "lab_image", "qemu_image"),
     # providers
     ("virtualbox",), ("qemu",),
 )
@@ -291,7 +291,7 @@ def test_docker_common_and_the_leaf_do_not_import_the_sdk():
     """Modules that never reach an engine (or fail validation first) do not pay for `import docker`."""
     code = ("import sys; sys.path.insert(0, %r)\n"
             "from ansible_collections.swarmops.core.plugins.module_utils import runner, docker_common, docker_client, "
-            "virtualbox, qemu, htpasswd, x509, daemon_config, ssh_key, stack_names, dict_paths\n"
+            "virtualbox, qemu, htpasswd, x509, daemon_config, ssh_key, stack_names, dict_paths, file_set\n"
             "print(sorted(m for m in sys.modules if m == 'docker' or m.startswith('docker.')))"
             % str(ROOT / ".collections"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
