@@ -13,7 +13,6 @@ from ansible_collections.swarmops.core.plugins.module_utils.docker_client import
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError
 
 
-
 def encode(username, password):
     return base64.b64encode(("%s:%s" % (username, password)).encode()).decode()
 

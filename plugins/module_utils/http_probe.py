@@ -15,7 +15,6 @@ from ansible_collections.swarmops.core.plugins.module_utils.json_file import rea
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, clock
 
 
-
 def missing_expectations(body, expect):
     """The expected strings the body lacks. Pure."""
     return [text for text in expect if text not in body]
