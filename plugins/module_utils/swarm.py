@@ -452,6 +452,13 @@ def node_view(node):
     return {"role": spec.get("Role"), "availability": spec.get("Availability"), "labels": spec.get("Labels") or {}}
 
 
+def cluster_view(actual):
+    """The swarm as swarm_info reports it (and the swarm role's swarm_cluster fact holds): its ID,
+    the managers' addresses and one row per node (``node_summary``), by hostname."""
+    return dict(swarm_id=actual.swarm_id, manager_addrs=actual.manager_addrs,
+                nodes=sorted((node_summary(n) for n in actual.nodes), key=lambda n: n["hostname"]))
+
+
 def diff_node(node, params):
     """Node as inspected + module params -> Plan with at most one update (or remove)."""
     name = params["node"]

@@ -156,11 +156,10 @@ def run(module):
     client = connect(params, direct_reads=True)
     actual = swarm.read(client)
     result = dict(
+        swarm.cluster_view(actual),
         changed=False, local_node_state=actual.state, role=actual.role, node_id=actual.node_id,
-        hostname=actual.hostname, engine_version=actual.engine_version, swarm_id=actual.swarm_id,
-        manager_addrs=actual.manager_addrs, swarm_error=actual.swarm_error,
-        formed_by_swarmops=actual.formed_by_swarmops,
-        nodes=sorted((swarm.node_summary(n) for n in actual.nodes), key=lambda n: n["hostname"]))
+        hostname=actual.hostname, engine_version=actual.engine_version, swarm_error=actual.swarm_error,
+        formed_by_swarmops=actual.formed_by_swarmops)
     if actual.is_manager and params["join_tokens"]:
         result["join_tokens"] = dict(worker=actual.tokens["Worker"], manager=actual.tokens["Manager"])
     if actual.is_manager and params["unlock_key"]:

@@ -147,6 +147,26 @@ nodes:
       status: Ready
       availability: Active
       labels: {zone: a}
+swarm:
+  description:
+    - The swarm after the changes (read again at the end), as M(swarmops.core.swarm_info) reports it
+      in RV(swarmops.core.swarm_info#module:swarm_id), RV(swarmops.core.swarm_info#module:manager_addrs)
+      and RV(swarmops.core.swarm_info#module:nodes) (every node of the swarm).
+    - A play that sets nodes then needs no second module run to read the swarm.
+  returned: with O(nodes)
+  type: dict
+  contains:
+    swarm_id:
+      description: The swarm's ID.
+      type: str
+    manager_addrs:
+      description: The managers' addresses.
+      type: list
+      elements: str
+    nodes:
+      description: One row per node of the swarm, by hostname.
+      type: list
+      elements: dict
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -166,7 +186,9 @@ def run(module):
             actual.hostname, "a worker" if actual.state == "active" else "in no swarm (%s)" % actual.state))
     if params["nodes"] is None:
         return swarm.set_node(client, actual.nodes, params, module.check_mode, module._diff)
-    return swarm.set_nodes(client, actual.nodes, params, module.check_mode, module._diff)
+    result = swarm.set_nodes(client, actual.nodes, params, module.check_mode, module._diff)
+    result["swarm"] = swarm.cluster_view(swarm.read(client))  # as the changes left it
+    return result
 
 
 def main():

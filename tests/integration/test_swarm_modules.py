@@ -315,6 +315,10 @@ def test_swarm_node_sets_several_nodes_in_one_call(sandbox_engines):
     assert rows[e1.hostname]["labels"] == {"zone": "a"} and rows[e2.hostname]["availability"] == "Drain"
     nodes = {n["Description"]["Hostname"]: n["Spec"] for n in e0.client().nodes()}
     assert nodes[e2.hostname]["Labels"] == {"zone": "b"} and nodes[e2.hostname]["Availability"] == "drain"
+    # The swarm as the changes left it, as swarm_info reports it (the role reads nothing more).
+    info, out = e0.run("swarm_info", {})
+    assert result["swarm"] == {k: info[k] for k in ("swarm_id", "manager_addrs", "nodes")}, out
+    assert {n["hostname"]: n["labels"] for n in result["swarm"]["nodes"]}[e2.hostname] == {"zone": "b"}
 
     result, out = e0.run("swarm_node", args)
     assert result["changed"] is False and result["actions"] == [], out
