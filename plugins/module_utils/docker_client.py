@@ -11,11 +11,12 @@
   through private docker-py methods.
 - ``inspect_or_none`` and ``retry_out_of_sequence``.
 - ``connect(params, direct_reads=True)``: on a unix:// socket, a client whose reads
-  (``DIRECT_READS``: info, version, the swarm, nodes, lists) go straight to the socket through
-  ``http.client``; the SDK is imported only for the first call the reads do not cover. A run
+  (``DIRECT_READS``: info, version, the swarm, nodes, lists) and ``post_json`` writes go
+  straight to the socket through ``http.client``; the SDK is imported only for the first call
+  these do not cover (or to raise its own exception for an error answer to a post). A run
   that only reads (stack_deploy, the swarm modules, the engine facts, with nothing to change)
   then never imports docker, requests or paramiko: about half of such a module's run time,
-  measured by bench/stack_vs_docker_stack.py.
+  measured by bench/stack_vs_docker_stack.py. Nor does a swarm join or init.
 - ``sdk_errors``: ``docker.errors``, looked up when an exception reaches an except clause.
 
 Every wait uses ``runner.clock``, the one deadline loop, which needs no engine.
@@ -65,20 +66,20 @@ OUT_OF_SEQUENCE_ATTEMPTS = 5  # the engine raises it when a concurrent writer wo
 
 
 class _SdkErrors:
-    """``docker.errors``, imported on first use.
+    """``docker.errors``, looked up when an exception reaches an except clause; never imported here.
 
     Importing it at the top of a module_utils file loads the SDK (and, on a controller, paramiko)
     before connect() decides how to load it. An ``except sdk_errors.NotFound:`` clause looks the
-    class up only when an exception reaches it, after connect(). Without the SDK, each name is
-    an exception class that nothing raises (connect() reports the missing SDK).
+    class up only when an exception reaches it. An SDK error can only have been raised once the
+    SDK is loaded; until then (a direct read's EngineAPIError, say), each name is an exception
+    class that nothing raises, so a failed read does not load the SDK just to compare classes.
     """
 
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
-        try:
-            from docker import errors  # pylint: disable=import-outside-toplevel
-        except ImportError:
+        errors = sys.modules.get("docker.errors")
+        if errors is None:
             return type(name, (Exception,), {})
         return getattr(errors, name)
 
@@ -244,15 +245,19 @@ def post_json(client, path, body, params=None, headers=None):
     Uses only the client's public surface: the versioned URL from ``base_url`` and
     ``api_version``, the session's own ``post`` (unix, ssh and TLS adapters included)
     and ``docker.errors.create_api_error_from_http_exception`` for errors, so a failure
-    raises the same APIError/NotFound the SDK's own methods raise.
+    raises the same APIError/NotFound the SDK's own methods raise. A DirectReadClient posts
+    straight to its socket (``DirectReadClient.post_json``), with the same answers and errors.
     """
+    if isinstance(client, DirectReadClient):
+        return client.post_json(path, body, params, headers)
     import requests  # pylint: disable=import-outside-toplevel
-    from docker.errors import create_api_error_from_http_exception  # pylint: disable=import-outside-toplevel
 
     url = "%s/v%s%s" % (client.base_url, client.api_version, path)
     data = {k: v for k, v in body.items() if v is not None}  # as the SDK's own calls send them
     response = client.post(url, data=json.dumps(data), params=params, timeout=client.timeout,
                            headers=dict(headers or {}, **{"Content-Type": "application/json"}))
+    from docker.errors import create_api_error_from_http_exception  # pylint: disable=import-outside-toplevel
+
     try:
         response.raise_for_status()
     except requests.exceptions.HTTPError as exc:
@@ -354,8 +359,9 @@ def _unix_connection(path, timeout):
 
 class DirectReadClient:
     """A docker.APIClient stand-in for a daemon on a unix socket: the reads in DIRECT_READS
-    go straight to the socket; any other attribute (every write, inspect_*, ``post`` for
-    post_json) comes from a real docker.APIClient made on first use, at the same API version.
+    and post_json's raw writes go straight to the socket; any other attribute (the SDK's
+    write methods, the other inspect_*) comes from a real docker.APIClient made on first use,
+    at the same API version, without the ssh adapter (paramiko).
 
     Only a module's own process uses one (connect(..., direct_reads=True)); it answers the
     covered reads exactly as the SDK does (decoded JSON) and fails with a SwarmOpsError naming
@@ -375,7 +381,8 @@ class DirectReadClient:
         except SwarmOpsError as exc:
             raise _unreachable(settings, exc)
 
-    def get_json(self, path, params=None, versioned=True, decode=True):
+    def _request(self, method, path, params=None, versioned=True, body=None, headers=None):
+        """One HTTP request on the socket: (status, reason, body bytes); OSError -> SwarmOpsError."""
         from urllib.parse import urlencode  # pylint: disable=import-outside-toplevel
 
         url = ("/v%s%s" % (self.api_version, path)) if versioned else path
@@ -384,22 +391,52 @@ class DirectReadClient:
             url += "?" + urlencode(query)
         connection = _unix_connection(self._socket_path, self._settings["timeout"])
         try:
-            connection.request("GET", url)
+            connection.request(method, url, body=body, headers=headers or {})
             response = connection.getresponse()
-            body = response.read()
+            return response.status, response.reason, response.read()
         except OSError as exc:
-            raise SwarmOpsError("GET %s: %s" % (path, exc))
+            raise SwarmOpsError("%s %s: %s" % (method, path, exc))
         finally:
             connection.close()
-        if response.status >= 400:
+
+    def get_json(self, path, params=None, versioned=True, decode=True):
+        status, reason, body = self._request("GET", path, params, versioned)
+        if status >= 400:
             try:
                 message = json.loads(body.decode("utf-8")).get("message")
             except ValueError:
                 message = body.decode("utf-8", "replace").strip()
             raise EngineAPIError("Docker Engine API error: GET %s: %d %s: %s"
-                                 % (path, response.status, response.reason, message),
-                                 response.status, message)
+                                 % (path, status, reason, message),
+                                 status, message)
         return json.loads(body.decode("utf-8")) if decode else body
+
+    def post_json(self, path, body, params=None, headers=None):
+        """``post_json`` on the socket: the decoded answer or None. An error answer raises the
+        SDK's own exception (docker.errors, loaded only then), so callers catch what they catch
+        for the SDK's client."""
+        data = json.dumps({k: v for k, v in body.items() if v is not None})
+        status, reason, answer = self._request(
+            "POST", path, params, body=data.encode("utf-8"),
+            headers=dict(headers or {}, **{"Content-Type": "application/json"}))
+        if status >= 400:
+            raise self._sdk_error(path, status, reason, answer)
+        return json.loads(answer.decode("utf-8")) if answer else None
+
+    def _sdk_error(self, path, status, reason, answer):
+        """The docker.errors exception the SDK raises for this error answer (its own mapping)."""
+        sdk(ssh=False)
+        import requests  # pylint: disable=import-outside-toplevel
+        from docker.errors import create_api_error_from_http_exception  # pylint: disable=import-outside-toplevel
+
+        response = requests.Response()
+        response.status_code, response.reason, response._content = status, reason, answer  # pylint: disable=protected-access
+        response.url = "http+docker://localhost/v%s%s" % (self.api_version, path)
+        try:
+            response.raise_for_status()
+        except requests.exceptions.HTTPError as exc:
+            return create_api_error_from_http_exception(exc)
+        raise AssertionError("status %d is not an error" % status)
 
     def _list(self, method, filters=None, status=None):
         params = {"filters": encode_filters(filters) if filters else None}

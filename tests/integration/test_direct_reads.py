@@ -200,3 +200,77 @@ def test_swarm_and_engine_reads_do_not_import_the_sdk(swarm):
     seen = json.loads(proc.stdout)
     assert seen == {"manager": True, "nodes": len(swarm.nodes()), "tokens": ["Manager", "Worker"],
                     "api": swarm.version()["ApiVersion"], "sdk_imported": False}
+
+
+# ---------------------------------------------------------------- writes posted straight to the socket
+
+def test_a_direct_post_answers_as_the_sdk_client_does(direct, swarm):
+    created = docker_client.post_json(direct, "/configs/create", {
+        "Name": "sotest-direct-post", "Data": "eA==", "Labels": {"sotest.direct": "1"}, "Templating": None})
+    try:
+        assert set(created) == {"ID"}
+        assert swarm.inspect_config(created["ID"])["Spec"]["Name"] == "sotest-direct-post"
+        assert "Templating" not in swarm.inspect_config(created["ID"])["Spec"]  # None is left out, as the SDK does
+    finally:
+        swarm.remove_config(created["ID"])
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/services/sotest-no-such-service/update", {"Name": "x"}),            # 404 NotFound
+    ("/swarm/join", {"RemoteAddrs": ["127.0.0.1:2377"], "JoinToken": "x"}),  # 503: already in a swarm
+    ("/configs/create", {"Name": "sotest-direct-bad", "Data": "not base64!"}),  # 400
+])
+def test_a_direct_post_error_is_the_sdks_own_exception(direct, swarm, path, body):
+    """Callers catch docker.errors for both clients: the same class, status and explanation."""
+    params = {"version": 1} if "update" in path else None
+    with pytest.raises(docker.errors.APIError) as by_sdk:
+        docker_client.post_json(swarm, path, body, params=params)
+    with pytest.raises(docker.errors.APIError) as by_direct:
+        docker_client.post_json(direct, path, body, params=params)
+    assert type(by_direct.value) is type(by_sdk.value)
+    assert by_direct.value.status_code == by_sdk.value.status_code
+    assert by_direct.value.explanation == by_sdk.value.explanation
+    assert str(by_sdk.value.status_code) in str(by_direct.value)
+
+
+DIRECT_POST = """
+import json, sys
+sys.path.insert(0, %(collections)r)
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect, post_json
+created = post_json(connect({}, direct_reads=True), "/configs/create", {"Name": "sotest-direct-post-sdk", "Data": "eA=="})
+print(json.dumps({"id": created["ID"], "sdk_imported": "docker" in sys.modules, "paramiko": "paramiko" in sys.modules}))
+"""
+
+
+def test_a_direct_post_does_not_import_the_sdk(swarm):
+    """A join, an init or a service update through a DirectReadClient: no docker, no paramiko."""
+    proc = subprocess.run([sys.executable, "-c", DIRECT_POST % {"collections": str(ROOT / ".collections")}],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout)
+    swarm.remove_config(seen.pop("id"))
+    assert seen == {"sdk_imported": False, "paramiko": False}
+
+
+SDK_ON_FIRST_WRITE = """
+import json, sys
+sys.path.insert(0, %(collections)r)
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect, inspect_or_none
+client = connect({}, direct_reads=True)
+missing = inspect_or_none(client.inspect_node, "sotest-no-such-node")
+after_404 = "docker" in sys.modules
+config = client.create_config("sotest-direct-first-write", b"x")
+client.remove_config(config["ID"])
+print(json.dumps({"missing": missing, "sdk_after_404": after_404, "sdk": "docker" in sys.modules,
+                  "paramiko": "paramiko" in sys.modules}))
+"""
+
+
+def test_the_sdk_loads_at_the_first_sdk_call_without_paramiko(swarm):
+    """A direct read's 404 does not load the SDK to compare error classes; the first call the
+    direct client does not cover loads it, without the ssh adapter's paramiko."""
+    pytest.importorskip("paramiko")
+    proc = subprocess.run([sys.executable, "-c", SDK_ON_FIRST_WRITE % {"collections": str(ROOT / ".collections")}],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"missing": None, "sdk_after_404": False, "sdk": True, "paramiko": False}
