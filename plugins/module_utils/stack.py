@@ -13,6 +13,7 @@ import os
 import secrets
 
 from ansible_collections.swarmops.core.plugins.module_utils import compose, stack_apply, stack_convert, stack_plan
+from ansible_collections.swarmops.core.plugins.module_utils.docker_client import EngineAPIError, sdk_errors
 from ansible_collections.swarmops.core.plugins.module_utils.runner import DEFAULT_WAIT_TIMEOUT, SwarmOpsError, step
 
 
@@ -22,6 +23,22 @@ def _swarm_manager(client):
     if swarm.get("LocalNodeState") != "active" or not swarm.get("ControlAvailable"):
         raise SwarmOpsError("This node is not a swarm manager (swarm state: %s). Use swarm_init or swarm_join "
                             "first, or point docker_host at a manager." % (swarm.get("LocalNodeState") or "inactive"))
+
+
+def _read_on_manager(client, stack):
+    """stack_apply.read_current; on an engine that is not a swarm manager, the clear error.
+
+    Only a manager answers the swarm lists (others answer 503), so the manager check reads
+    /info only when the lists are refused: /info is the engine's slowest read (it counts
+    containers and images), and a deploy that changes nothing would spend most of its engine
+    time on it.
+    """
+    try:
+        return stack_apply.read_current(client, stack)
+    except (EngineAPIError, sdk_errors.APIError) as exc:
+        if exc.status_code == 503:
+            _swarm_manager(client)
+        raise
 
 
 DEFAULT_KEY_FILE = "/var/lib/swarmops/stack-content.key"
@@ -163,8 +180,7 @@ def deploy(client, params, check_mode=False, file_env=None):
     stack = params["name"]
     warnings = []
     if params.get("state", "present") == "absent":
-        _swarm_manager(client)
-        current = stack_apply.read_current(client, stack)
+        current = _read_on_manager(client, stack)
         plan = stack_plan.removal_plan(current)
         if not check_mode:
             warnings += stack_apply.apply_plan(client, plan,
@@ -175,8 +191,7 @@ def deploy(client, params, check_mode=False, file_env=None):
     desired, load_warnings = _desired_state(stack, params, env, check_mode)
     warnings += load_warnings
 
-    _swarm_manager(client)
-    current = stack_apply.read_current(client, stack)
+    current = _read_on_manager(client, stack)
     conflicts = stack_apply.published_port_conflicts(client, stack, desired)
     if conflicts:
         raise SwarmOpsError("Cannot deploy stack %s: %s" % (stack, "; ".join(conflicts)), problems=conflicts)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import stack_objects
+from sandbox_engine import run_in, sandbox_engines  # noqa: F401  (pytest fixture)
 
 docker = pytest.importorskip("docker")
 
@@ -148,3 +149,24 @@ def test_module_reports_bad_input_without_a_traceback(ansible_module, stacks, sw
         assert result.get("failed"), out
         assert name in result["msg"] and "Traceback" not in out, out
         assert not any(stack_objects(swarm, stack).values())
+
+
+def test_an_engine_that_is_not_a_manager_is_refused_by_name(sandbox_engines, tmp_path):  # noqa: F811
+    """Outside a swarm, and on a worker: the module's own message naming the swarm state, for a
+    deploy and a removal, and nothing created. (The manager check reads /info only when the
+    engine refuses the swarm lists, so these are the paths that exercise it.)"""
+    compose = tmp_path / "stack.yml"
+    compose.write_text("services:\n  app:\n    image: %s\n" % LOCAL_IMAGE)
+    manager, worker = sandbox_engines(2).engines
+    deploy_args = {"name": "badin-manager", "compose": [str(compose)], "resolve_image": "never"}
+    for engine, state in ((manager, "inactive"), (worker, "active")):
+        if engine is worker:
+            manager.client().init_swarm(advertise_addr=manager.addr, listen_addr="%s:2377" % manager.addr)
+            engine.client().join_swarm(["%s:2377" % manager.addr], manager.client().inspect_swarm()["JoinTokens"]["Worker"],
+                                       advertise_addr=engine.addr, listen_addr="%s:2377" % engine.addr)
+        for args in (deploy_args, {"name": "badin-manager", "state": "absent"}):
+            result, out = run_in(engine, "stack_deploy", args)
+            assert result.get("failed"), out
+            assert result["msg"].startswith("This node is not a swarm manager (swarm state: %s)" % state), result["msg"]
+            assert "Traceback" not in out
+    assert manager.client().services() == []

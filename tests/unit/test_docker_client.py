@@ -339,3 +339,66 @@ def test_the_sdk_version_line_is_found_in_each_version_file_format(text, expecte
 
 def test_a_version_file_without_a_version_line_finds_nothing():
     assert docker_client._VERSION_LINE.search("from importlib.metadata import version\nversion: str\n") is None
+
+
+# ---------------------------------------------------------------- DirectReadClient's API version
+
+class _Engine:
+    """A stand-in engine on a unix socket: answers /_ping (with or without the API-Version
+    header) and /version, and records each path asked."""
+
+    def __init__(self, path, ping_header):
+        import http.server
+        import socketserver
+        import threading
+
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                seen.append(self.path)
+                body = b"OK" if self.path == "/_ping" else json.dumps({"ApiVersion": "1.40"}).encode()
+                self.send_response(200)
+                if self.path == "/_ping" and ping_header:
+                    self.send_header("API-Version", ping_header)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def address_string(self):
+                return "unix"
+
+            def log_message(self, *args):
+                pass
+
+        self.server = socketserver.UnixStreamServer(str(path), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("header, version, asked", [
+    ("1.41", "1.41", ["/_ping"]),                # as the docker CLI negotiates: no /version
+    (None, "1.40", ["/_ping", "/version"]),      # an engine (or proxy) without the header
+])
+def test_direct_client_takes_the_api_version_from_ping(tmp_path, header, version, asked):
+    engine = _Engine(tmp_path / "docker.sock", header)
+    try:
+        client = docker_client.DirectReadClient(dict(
+            base_url="unix://%s" % (tmp_path / "docker.sock"), api_version="auto", timeout=5))
+    finally:
+        engine.close()
+    assert client.api_version == version
+    assert engine.seen == asked
+
+
+def test_direct_client_with_a_fixed_api_version_only_pings(tmp_path):
+    engine = _Engine(tmp_path / "docker.sock", "1.43")
+    try:
+        client = docker_client.DirectReadClient(dict(
+            base_url="unix://%s" % (tmp_path / "docker.sock"), api_version="1.41", timeout=5))
+    finally:
+        engine.close()
+    assert client.api_version == "1.41" and engine.seen == ["/_ping"]
