@@ -250,19 +250,29 @@ def post_json(client, path, body, params=None, headers=None):
     """
     if isinstance(client, DirectReadClient):
         return client.post_json(path, body, params, headers)
-    import requests  # pylint: disable=import-outside-toplevel
+    data, headers = _json_payload(body, headers)
+    response = client.post("%s/v%s%s" % (client.base_url, client.api_version, path), data=data,
+                           params=params, timeout=client.timeout, headers=headers)
+    _raise_for_status(response)
+    return response.json() if response.content else None
 
-    url = "%s/v%s%s" % (client.base_url, client.api_version, path)
-    data = {k: v for k, v in body.items() if v is not None}  # as the SDK's own calls send them
-    response = client.post(url, data=json.dumps(data), params=params, timeout=client.timeout,
-                           headers=dict(headers or {}, **{"Content-Type": "application/json"}))
+
+def _json_payload(body, headers):
+    """A raw POST's JSON body (top-level None left out, as the SDK's own calls send them) and headers."""
+    data = json.dumps({k: v for k, v in body.items() if v is not None})
+    return data, dict(headers or {}, **{"Content-Type": "application/json"})
+
+
+def _raise_for_status(response):
+    """For an error answer (a requests.Response), the exception the SDK's own methods raise:
+    docker.errors' mapping of the status to APIError, NotFound, ImageNotFound..."""
+    import requests  # pylint: disable=import-outside-toplevel
     from docker.errors import create_api_error_from_http_exception  # pylint: disable=import-outside-toplevel
 
     try:
         response.raise_for_status()
     except requests.exceptions.HTTPError as exc:
         raise create_api_error_from_http_exception(exc)
-    return response.json() if response.content else None
 
 
 def services_with_status(client, filters):
@@ -368,6 +378,8 @@ class DirectReadClient:
     the call and the engine's message.
     """
 
+    api_version = None  # set in __init__ (a class attribute, so reading it early never reaches __getattr__)
+
     def __init__(self, settings):
         self._settings = settings
         self._socket_path = settings["base_url"][len("unix://"):]
@@ -375,7 +387,6 @@ class DirectReadClient:
         try:
             # The engine's API version from /_ping's API-Version header (as the docker CLI reads
             # it): /version asks containerd and runc for theirs, about 5 ms more on a lab host.
-            self.api_version = None
             response, dummy = self._request("GET", "/_ping", versioned=False)
             if response.status >= 400:
                 raise SwarmOpsError("GET /_ping: %d %s" % (response.status, response.reason))
@@ -420,28 +431,17 @@ class DirectReadClient:
         """``post_json`` on the socket: the decoded answer or None. An error answer raises the
         SDK's own exception (docker.errors, loaded only then), so callers catch what they catch
         for the SDK's client."""
-        data = json.dumps({k: v for k, v in body.items() if v is not None})
-        response, answer = self._request(
-            "POST", path, params, body=data.encode("utf-8"),
-            headers=dict(headers or {}, **{"Content-Type": "application/json"}))
+        data, headers = _json_payload(body, headers)
+        response, answer = self._request("POST", path, params, body=data.encode("utf-8"), headers=headers)
         if response.status >= 400:
-            raise self._sdk_error(path, response.status, response.reason, answer)
+            sdk(ssh=False)
+            import requests  # pylint: disable=import-outside-toplevel
+
+            error = requests.Response()
+            error.status_code, error.reason, error._content = response.status, response.reason, answer  # pylint: disable=protected-access
+            error.url = "http+docker://localhost/v%s%s" % (self.api_version, path)
+            _raise_for_status(error)
         return json.loads(answer.decode("utf-8")) if answer else None
-
-    def _sdk_error(self, path, status, reason, answer):
-        """The docker.errors exception the SDK raises for this error answer (its own mapping)."""
-        sdk(ssh=False)
-        import requests  # pylint: disable=import-outside-toplevel
-        from docker.errors import create_api_error_from_http_exception  # pylint: disable=import-outside-toplevel
-
-        response = requests.Response()
-        response.status_code, response.reason, response._content = status, reason, answer  # pylint: disable=protected-access
-        response.url = "http+docker://localhost/v%s%s" % (self.api_version, path)
-        try:
-            response.raise_for_status()
-        except requests.exceptions.HTTPError as exc:
-            return create_api_error_from_http_exception(exc)
-        raise AssertionError("status %d is not an error" % status)
 
     def _list(self, method, filters=None, status=None):
         params = {"filters": encode_filters(filters) if filters else None}
