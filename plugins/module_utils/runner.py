@@ -8,6 +8,7 @@
   SwarmOpsError (and Docker SDK errors) into fail_json, never a bare traceback.
 - ``step(name, subject)``: names the step (and its input) an unexpected error came from.
 - ``clock(timeout, interval)``: the one deadline loop of every wait in plugins/.
+- ``SecretSafeModule``: AnsibleModule for modules with no_log suboptions.
 
 Imports nothing from the collection and never the docker SDK: modules that do not talk to an
 engine (tls_certificate, htpasswd, ssh_keypair, virtualbox_vm, qemu_vm, ...) do not pay for it.
@@ -20,6 +21,8 @@ import sys
 import time
 import traceback
 
+from ansible.module_utils.basic import AnsibleModule
+
 # Every wait in plugins/ that is not given a timeout waits this long (seconds), as
 # stack_deploy's and virtualbox_vm's wait_timeout default.
 DEFAULT_WAIT_TIMEOUT = 300
@@ -31,6 +34,20 @@ class SwarmOpsError(Exception):
     def __init__(self, msg, **details):
         super().__init__(msg)
         self.details = details
+
+
+class SecretSafeModule(AnsibleModule):
+    """AnsibleModule for a module whose list or dict option has a no_log suboption
+    (htpasswd's users[].password, docker_image_build's registry_auth.password).
+
+    AnsibleModule logs its invocation to the host's journal or syslog with every option as str()
+    writes it, masking the no_log values as they are. Inside a list or dict str() writes a value
+    as repr() does, a newline as \\n, and that masking misses it: a multi-line secret would be
+    logged. Its escaped form is masked too."""
+
+    def _log_invocation(self):
+        self.no_log_values.update([repr(value)[1:-1] for value in self.no_log_values if isinstance(value, str)])
+        super()._log_invocation()
 
 
 def is_docker_error(exc):

@@ -224,12 +224,10 @@ failed_step:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DOCKER_COMMON_ARGS
 from ansible_collections.swarmops.core.plugins.module_utils.image_build import ensure_image, unpacked_context
-from ansible_collections.swarmops.core.plugins.module_utils.runner import run_module
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SecretSafeModule, run_module
 
 
 def run(module):
@@ -238,7 +236,7 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(
+    module = SecretSafeModule(
         argument_spec=dict(
             DOCKER_COMMON_ARGS,
             name=dict(type="str", required=True),

@@ -83,10 +83,8 @@ actions:
   sample: ["add user deploy"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.swarmops.core.plugins.module_utils.htpasswd import ensure
-from ansible_collections.swarmops.core.plugins.module_utils.runner import run_module
+from ansible_collections.swarmops.core.plugins.module_utils.runner import SecretSafeModule, run_module
 
 
 def run(module):
@@ -96,7 +94,7 @@ def run(module):
 
 
 def main():
-    module = AnsibleModule(
+    module = SecretSafeModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
             users=dict(type="list", elements="dict", required=True, options=dict(
