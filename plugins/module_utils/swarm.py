@@ -143,6 +143,11 @@ class Actual:
         return list(self.remote_managers)
 
     @property
+    def autolock(self):
+        """True when the swarm's managers lock on restart (managers only: a worker cannot tell)."""
+        return bool(((self.swarm.get("Spec") or {}).get("EncryptionConfig") or {}).get("AutoLockManagers"))
+
+    @property
     def formed_by_swarmops(self):
         """True when swarm_init created this swarm (its spec carries FORMED_BY_LABEL)."""
         labels = (self.swarm.get("Spec") or {}).get("Labels") or {}

@@ -81,6 +81,13 @@ manager_addrs:
   returned: always
   type: list
   elements: str
+autolock:
+  description:
+    - True when the swarm is autolocked, so that a manager whose engine restarts stays locked until
+      C(docker swarm unlock). Managers only (false elsewhere).
+  returned: always
+  type: bool
+  version_added: 0.1.0
 formed_by_swarmops:
   description:
     - True when M(swarmops.core.swarm_init) created this swarm (its spec carries the label
@@ -159,7 +166,7 @@ def run(module):
         swarm.cluster_view(actual),
         changed=False, local_node_state=actual.state, role=actual.role, node_id=actual.node_id,
         hostname=actual.hostname, engine_version=actual.engine_version, swarm_error=actual.swarm_error,
-        formed_by_swarmops=actual.formed_by_swarmops)
+        autolock=actual.autolock, formed_by_swarmops=actual.formed_by_swarmops)
     if actual.is_manager and params["join_tokens"]:
         result["join_tokens"] = dict(worker=actual.tokens["Worker"], manager=actual.tokens["Manager"])
     if actual.is_manager and params["unlock_key"]:

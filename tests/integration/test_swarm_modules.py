@@ -90,6 +90,14 @@ def test_swarm_init_idempotent_check_mode_update_and_leave(sandbox_engines):
     result, _ = e0.run("swarm_init", {"return_join_tokens": True})
     assert result["join_tokens"] == {"worker": rotated[0], "manager": rotated[1]}
 
+    # swarm_info says whether the swarm is autolocked (the docker_engine role does not drain then).
+    result, _ = e0.run("swarm_info", {})
+    assert result["autolock"] is False
+    result, out = e0.run("swarm_init", {"autolock": True})
+    assert result["changed"], out
+    result, _ = e0.run("swarm_info", {})
+    assert result["autolock"] is True
+
     # The last manager: never left without force=true, not even in check mode.
     result, out = e0.run("swarm_init", {"state": "absent"}, check=True)
     assert result.get("failed") and "last manager" in result["msg"], out

@@ -261,6 +261,13 @@ def test_unset_settings_leave_an_autolocked_swarm_as_found():
     assert plan.actions[0]["changes"] == {"autolock": False}
 
 
+def test_autolock_is_read_from_the_swarm_spec():
+    locked = swarm.Actual(info("active", True), dict(ID="s", Spec=dict(SPEC, EncryptionConfig={"AutoLockManagers": True})))
+    assert locked.autolock
+    assert not manager_actual().autolock
+    assert not swarm.Actual(info("active", False)).autolock  # a worker cannot tell
+
+
 def node(labels=None, availability="active", role="worker", hostname="w1", node_id="abc123"):
     return {"ID": node_id, "Version": {"Index": 3}, "Description": {"Hostname": hostname, "Engine": {"EngineVersion": "20.10"}},
             "Spec": {"Role": role, "Availability": availability, "Labels": labels or {}},
