@@ -72,6 +72,20 @@ def ansible_module():
     return run_module
 
 
+@pytest.fixture
+def host_log(tmp_path):
+    """(PYTHONPATH, file): a stand-in syslog module on that PYTHONPATH writes to the file what a
+    module run with it logs (AnsibleModule logs its invocation to the host's journal or syslog)."""
+    fake = tmp_path / "fake-syslog"
+    fake.mkdir()
+    logged = tmp_path / "syslog.txt"
+    (fake / "syslog.py").write_text(
+        "LOG_INFO = LOG_USER = LOG_PID = LOG_NDELAY = 0\n"
+        "def openlog(*args, **kwargs):\n    pass\n"
+        "def syslog(*args):\n    open(%r, 'a').write(repr(args) + '\\n')\n" % str(logged))
+    return str(fake), logged
+
+
 @pytest.fixture(scope="session")
 def debian_base_image():
     """The lab's Debian base image (pulled or debootstrapped once, then reused)."""

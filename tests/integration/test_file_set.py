@@ -125,20 +125,14 @@ def test_a_failed_run_shows_no_secret_and_writes_nothing(tmp_path):
         assert line not in out
 
 
-def test_no_secret_in_the_hosts_log(tmp_path):
+def test_no_secret_in_the_hosts_log(tmp_path, host_log):
     """AnsibleModule logs its invocation to the host's journal or syslog, masking no_log values as
     they are, not as they appear inside a list's repr (a multi-line no_log suboption would leak):
     a stand-in syslog module records what the module logs."""
-    fake = tmp_path / "fake-syslog"
-    fake.mkdir()
-    logged = tmp_path / "syslog.txt"
-    (fake / "syslog.py").write_text(
-        "LOG_INFO = LOG_USER = LOG_PID = LOG_NDELAY = 0\n"
-        "def openlog(*args, **kwargs):\n    pass\n"
-        "def syslog(*args):\n    open(%r, 'a').write(repr(args) + '\\n')\n" % str(logged))
+    fake, logged = host_log
     root = tmp_path / "host"
     root.mkdir()
-    task = dict(file_set(spec(root)), environment={"PYTHONPATH": str(fake)})
+    task = dict(file_set(spec(root)), environment={"PYTHONPATH": fake})
     rc, out, _ = playbook(tmp_path, [task], ["--diff"], {"file_set_secret": KEY})
     assert rc == 0 and (root / "etc" / "app" / "tls.key").read_text() == KEY, out
     text = logged.read_text()

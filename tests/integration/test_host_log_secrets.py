@@ -1,26 +1,12 @@
 """A module's invocation, as AnsibleModule logs it to the host's journal or syslog, never holds a
 no_log suboption's value: htpasswd's users[].password and docker_image_build's
 registry_auth.password, multi-line ones included (str() of a list or dict writes a newline as \\n,
-which Ansible's own masking of the value misses). A stand-in syslog module records what is logged."""
+which Ansible's own masking of the value misses). A stand-in syslog module (the host_log
+fixture) records what is logged."""
 
 from __future__ import annotations
 
-import pytest
-
 SECRET = "first-line-of-the-secret-3f9a\nsecond-line-of-the-secret-77c1"
-
-
-@pytest.fixture
-def host_log(tmp_path):
-    """(PYTHONPATH with a stand-in syslog, the file it writes what the module logged to)."""
-    fake = tmp_path / "fake-syslog"
-    fake.mkdir()
-    logged = tmp_path / "syslog.txt"
-    (fake / "syslog.py").write_text(
-        "LOG_INFO = LOG_USER = LOG_PID = LOG_NDELAY = 0\n"
-        "def openlog(*args, **kwargs):\n    pass\n"
-        "def syslog(*args):\n    open(%r, 'a').write(repr(args) + '\\n')\n" % str(logged))
-    return str(fake), logged
 
 
 def assert_masked(logged, *shown):
