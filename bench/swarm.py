@@ -94,6 +94,29 @@ def children_cpu():
     return usage.ru_utime + usage.ru_stime
 
 
+def tree_cpu(pids):
+    """CPU seconds (user + system) used so far by these processes and their descendants, from /proc
+    (the sandbox's dockerds and their containerds)."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended meanwhile
+                continue
+            stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime + stime
+    children = {}
+    for pid, (ppid, dummy) in stats.items():
+        children.setdefault(ppid, []).append(pid)
+    ticks, todo = 0, list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            ticks += stats[pid][1]
+            todo.extend(children.get(pid, []))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def playbook(workdir, name, text, inventory, timer=None, tree=ROOT):
     path = Path(workdir) / name
     path.write_text(text)
@@ -119,8 +142,10 @@ def shape_inventory(hosts, managers, workers):
         "bench_workers": {"hosts": dict(chosen[managers:])}}}}
 
 
-def time_shapes(workdir, hosts, runs, leave_inventory, trees, timer_dir=None, column=""):
+def time_shapes(workdir, hosts, runs, leave_inventory, trees, timer_dir=None, column="", engines_cpu=None):
     """{(checkout label, shape): [seconds]}; shapes and checkouts take turns run by run.
+    With ``engines_cpu`` (a callable: the engines' CPU seconds so far), also what the engines
+    used during each timed run.
 
     Interleaved, so that the other load on a shared machine, which drifts over minutes, falls on
     every shape and checkout alike: the 9/3 ratios compare runs minutes apart otherwise. One
@@ -140,9 +165,12 @@ def time_shapes(workdir, hosts, runs, leave_inventory, trees, timer_dir=None, co
                 playbook(workdir, "leave.yml", LEAVE_PLAY, leave_inventory)
                 timer = timer_dir and Path(timer_dir) / ("%s.%s.%d.%dm.%d.json" % (
                     column, label, managers + workers, managers, run))
+                before = engines_cpu() if engines_cpu else 0.0
                 results.setdefault((label, (managers, workers)), []).append(
                     playbook(workdir, "role.yml", ROLE_PLAY, inventories[managers, workers], timer, tree))
                 results.setdefault((label, (managers, workers), "cpu"), []).append(CPU["role.yml"])
+                if engines_cpu:
+                    results.setdefault((label, (managers, workers), "engines"), []).append(engines_cpu() - before)
     playbook(workdir, "leave.yml", LEAVE_PLAY, leave_inventory)
     return results
 
@@ -156,7 +184,8 @@ def sandbox(workdir, runs, trees, timer_dir=None):
                  for e in net.engines]
         leave = Path(workdir) / "leave-all.yml"
         leave.write_text(yaml.safe_dump({"all": {"hosts": dict(hosts)}}))
-        return time_shapes(workdir, hosts, runs, leave, trees, timer_dir, "sandbox")
+        return time_shapes(workdir, hosts, runs, leave, trees, timer_dir, "sandbox",
+                           lambda: tree_cpu([e.proc.pid for e in net.engines]))
 
 
 def lab(workdir, runs, keep, trees, name=LAB, octet=49, port=2491, timer_dir=None):
@@ -209,15 +238,18 @@ def main():
 
     names = [(column, label) for column in columns for label in trees]
     print("swarm role, wall-clock seconds of ansible-playbook: median / min of %d (median CPU seconds of the\n"
-          "controller's processes: ansible-playbook, its workers and, in the sandbox, the modules); "
-          "sandbox = private engines, lab = lab hosts over SSH" % args.runs)
+          "controller's processes: ansible-playbook, its workers and, in the sandbox, the modules; in the sandbox,\n"
+          "+ the engines' during the run); sandbox = private engines, lab = lab hosts over SSH" % args.runs)
     print("%-28s" % "hosts (managers + workers)" + "".join("%-24s" % ("%s %s" % n) for n in names))
     for managers, workers in SHAPES:
         cells = []
         for column, label in names:
             t = columns[column][(label, (managers, workers))]
-            cpu = statistics.median(columns[column][(label, (managers, workers), "cpu")])
-            cells.append("%-24s" % ("%.1f / %.1f (%.1f)" % (statistics.median(t), min(t), cpu)))
+            cpu = "%.1f" % statistics.median(columns[column][(label, (managers, workers), "cpu")])
+            engines = columns[column].get((label, (managers, workers), "engines"))
+            if engines:
+                cpu += " + %.1f" % statistics.median(engines)
+            cells.append("%-24s" % ("%.1f / %.1f (%s)" % (statistics.median(t), min(t), cpu)))
         print("%-28s" % ("%d (%d + %d)" % (managers + workers, managers, workers)) + "".join(cells))
     for column, label in names:
         base = statistics.median(columns[column][(label, SHAPES[0])])
