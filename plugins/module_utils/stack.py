@@ -12,9 +12,17 @@ import errno
 import os
 import secrets
 
-from ansible_collections.swarmops.core.plugins.module_utils import compose, stack_apply, stack_convert, stack_plan
+from ansible_collections.swarmops.core.plugins.module_utils import compose, stack_convert, stack_current, stack_plan
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import EngineAPIError, sdk_errors
 from ansible_collections.swarmops.core.plugins.module_utils.runner import DEFAULT_WAIT_TIMEOUT, SwarmOpsError, step
+
+
+def _stack_apply():
+    """stack_apply, loaded when there is something to change: a run that changes nothing (the
+    common re-run) never compiles the write side, a part of every module run's start-up."""
+    from ansible_collections.swarmops.core.plugins.module_utils import stack_apply  # pylint: disable=import-outside-toplevel
+
+    return stack_apply
 
 
 def _swarm_manager(client):
@@ -26,7 +34,7 @@ def _swarm_manager(client):
 
 
 def _read_on_manager(client, stack):
-    """stack_apply.read_current; on an engine that is not a swarm manager, the clear error.
+    """stack_current.read_current; on an engine that is not a swarm manager, the clear error.
 
     Only a manager answers the swarm lists (others answer 503), so the manager check reads
     /info only when the lists are refused: /info is the engine's slowest read (it counts
@@ -34,7 +42,7 @@ def _read_on_manager(client, stack):
     time on it.
     """
     try:
-        return stack_apply.read_current(client, stack)
+        return stack_current.read_current(client, stack)
     except (EngineAPIError, sdk_errors.APIError) as exc:
         if exc.status_code == 503:
             _swarm_manager(client)
@@ -183,8 +191,8 @@ def deploy(client, params, check_mode=False, file_env=None):
         current = _read_on_manager(client, stack)
         plan = stack_plan.removal_plan(current)
         if not check_mode:
-            warnings += stack_apply.apply_plan(client, plan,
-                                               timeout=params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT).warnings
+            timeout = params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT
+            warnings += _stack_apply().apply_plan(client, plan, timeout=timeout).warnings
         return _result(plan, warnings, params)
 
     env = interpolation_env(params, file_env)
@@ -192,13 +200,13 @@ def deploy(client, params, check_mode=False, file_env=None):
     warnings += load_warnings
 
     current = _read_on_manager(client, stack)
-    conflicts = stack_apply.published_port_conflicts(client, stack, desired)
+    conflicts = stack_current.published_port_conflicts(current, desired)
     if conflicts:
         raise SwarmOpsError("Cannot deploy stack %s: %s" % (stack, "; ".join(conflicts)), problems=conflicts)
     digests, unresolved = {}, []
     if params.get("resolve_image", "always") == "always":
         images = [s["TaskTemplate"]["ContainerSpec"]["Image"] for s in desired["services"].values()]
-        digests, unresolved = stack_apply.resolve_digests(client, images)
+        digests, unresolved = stack_current.resolve_digests(client, images)
     try:
         plan = stack_plan.make_plan(desired, current, params.get("resolve_image", "always"),
                                     params.get("prune", False), digests, client.api_version)
@@ -208,13 +216,13 @@ def deploy(client, params, check_mode=False, file_env=None):
     if unresolved:
         touched = {a["body"]["TaskTemplate"]["ContainerSpec"]["Image"] for a in plan.actions
                    if a["kind"] == "service" and a["action"] in ("create", "update")}
-        warnings += [stack_apply.digest_warning(image) for image in unresolved if image in touched]
+        warnings += [stack_current.digest_warning(image) for image in unresolved if image in touched]
     if check_mode or not plan.changed:
         return _result(plan, warnings, params)
 
     with step("applying the plan", "stack %s" % stack):
-        applied = stack_apply.apply_plan(client, plan, params.get("with_registry_auth", False),
-                                         timeout=params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT)
+        applied = _stack_apply().apply_plan(client, plan, params.get("with_registry_auth", False),
+                                            timeout=params.get("wait_timeout") or DEFAULT_WAIT_TIMEOUT)
     warnings += applied.warnings
     warnings += _converge(client, plan, applied, params, stack)
     return _result(plan, warnings, params)
@@ -222,6 +230,7 @@ def deploy(client, params, check_mode=False, file_env=None):
 
 def _converge(client, plan, applied, params, stack):
     """Wait for what apply did, roll back on failure; superseded configs/secrets go only after success."""
+    stack_apply = _stack_apply()
     if not params.get("wait", True):
         return stack_apply.defer_superseded(plan, "wait is off, so this run did not see the services converge")
     with step("waiting for the services", "stack %s" % stack):

@@ -1,11 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: swarmops.core contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Step 4 of the stack pipeline: the Engine API side.
+"""Step 4 of the stack pipeline: the writes to the Engine API (stack_current reads).
 
-read_current() and resolve_digests() only inspect. apply_plan() and
-remove_superseded() are the only code in the pipeline that changes the cluster.
-apply_plan() carries out the plan's actions through APPLY_STEPS and returns what it did
+apply_plan() and remove_superseded() are the only code in the pipeline that changes the
+cluster. apply_plan() carries out the plan's actions through APPLY_STEPS and returns what it did
 (Applied: the services it created or updated, with the engine's IDs and timestamps, and
 the engine's warnings); it never writes into the plan. wait_for() watches those services,
 rollback() undoes them after a failed wait, and only after a successful one does
@@ -18,7 +17,6 @@ from __future__ import annotations
 import copy
 import time
 from collections import namedtuple
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import (
@@ -29,41 +27,11 @@ from ansible_collections.swarmops.core.plugins.module_utils.docker_client import
 )
 from ansible_collections.swarmops.core.plugins.module_utils.plan import NOOP, dispatch
 from ansible_collections.swarmops.core.plugins.module_utils.runner import DEFAULT_WAIT_TIMEOUT, SwarmOpsError, clock
-from ansible_collections.swarmops.core.plugins.module_utils.stack_names import NAMESPACE_LABEL
 from ansible_collections.swarmops.core.plugins.module_utils.stack_plan import defer_after_converge
 
-MAX_REGISTRY_LOOKUPS = 8  # registry digest lookups in flight at once
-
 # docker.auth is imported inside the functions that write, and docker.errors (sdk_errors) only
-# when an exception reaches an except clause: a no-op run reads through docker_client's direct
-# reads and never imports the SDK.
-
-
-def _by_name(items, name_of):
-    return {name_of(item): item for item in items}
-
-
-def read_current(client, stack):
-    """Everything the plan compares against: the stack's objects plus name lookups."""
-    label = {"label": "%s=%s" % (NAMESPACE_LABEL, stack)}
-    services = _by_name(client.services(filters=label), lambda s: s["Spec"]["Name"])
-    all_networks = client.networks()
-    all_secrets = client.secrets()
-    all_configs = client.configs()
-
-    def in_stack(obj, labels):
-        return (labels or {}).get(NAMESPACE_LABEL) == stack
-
-    return {
-        "services": services,
-        "networks": {n["Name"]: n for n in all_networks if in_stack(n, n.get("Labels"))},
-        "all_networks": {n["Name"]: n for n in all_networks},
-        "network_names": {n["Id"]: n["Name"] for n in all_networks},
-        "secrets": {s["Spec"]["Name"]: s for s in all_secrets if in_stack(s, s["Spec"].get("Labels"))},
-        "all_secrets": {s["Spec"]["Name"]: s for s in all_secrets},
-        "configs": {c["Spec"]["Name"]: c for c in all_configs if in_stack(c, c["Spec"].get("Labels"))},
-        "all_configs": {c["Spec"]["Name"]: c for c in all_configs},
-    }
+# when an exception reaches an except clause. A no-op run never imports this module
+# (stack.py loads it to write), nor the SDK: it reads through stack_current.
 
 
 def _auth_header(client, image):
@@ -71,44 +39,6 @@ def _auth_header(client, image):
 
     registry, _repo = docker_auth.resolve_repository_name(image.split("@")[0])
     return docker_auth.get_config_header(client, registry)
-
-
-def _with_digest(image, digest):
-    name = image.split("@")[0]
-    last = name.rsplit("/", 1)[-1]
-    if ":" not in last:
-        name += ":latest"
-    return "%s@%s" % (name, digest)
-
-
-def resolve_digests(client, images):
-    """-> ({image: image@digest}, [images not resolved]), asking the registry like --resolve-image=always.
-
-    The registry round trips run side by side: each takes the engine a TLS and auth exchange
-    with the registry, and a stack names several images.
-    """
-    wanted = sorted({image for image in images if "@" not in image})
-    if not wanted:
-        return {}, []
-    inspect = client.inspect_distribution  # made here, not in a thread: a DirectReadClient makes its SDK client now
-
-    def digest_of(image):
-        try:
-            return inspect(image, auth_config=None)["Descriptor"]["digest"]
-        except Exception:  # unreachable registry, unknown image, no auth: the engine-side fallback
-            return None
-
-    with ThreadPoolExecutor(max_workers=min(MAX_REGISTRY_LOOKUPS, len(wanted))) as pool:
-        found = dict(zip(wanted, pool.map(digest_of, wanted)))
-    digests = {image: _with_digest(image, digest) for image, digest in found.items() if digest}
-    return digests, [image for image in wanted if not found[image]]
-
-
-def digest_warning(image):
-    """What docker stack deploy says about an image it could not resolve."""
-    return ("image %s could not be accessed on a registry to record its digest. Each node will access %s "
-            "independently, possibly leading to different nodes running different versions of the image."
-            % (image, image))
 
 
 def _create_network(client, body):
@@ -338,26 +268,6 @@ _FAILED = ("failed", "rejected", "orphaned")
 # A task the scheduler cannot place stays pending with a reason ("no suitable node (...)");
 # after this long the reason is taken as final instead of waiting out the timeout.
 UNSCHEDULABLE_GRACE = 3.0
-
-
-def published_port_conflicts(client, stack, desired):
-    """Ingress ports the stack publishes that a service of another stack already publishes."""
-    mine = set(desired["services"])
-    owners = {}
-    for svc in client.services():
-        if svc["Spec"]["Name"] in mine:
-            continue
-        for port in (svc.get("Endpoint") or {}).get("Ports") or []:
-            if port.get("PublishedPort") and port.get("PublishMode", "ingress") == "ingress":
-                owners[(port["PublishedPort"], port.get("Protocol", "tcp"))] = svc["Spec"]["Name"]
-    problems = []
-    for name, spec in sorted(desired["services"].items()):
-        for port in (spec.get("EndpointSpec") or {}).get("Ports") or []:
-            owner = owners.get((port.get("PublishedPort"), port.get("Protocol", "tcp")))
-            if owner and port.get("PublishMode", "ingress") == "ingress":
-                problems.append("service %s: published port %d/%s is already in use by service %s" % (
-                    name, port["PublishedPort"], port.get("Protocol", "tcp"), owner))
-    return problems
 
 
 def _task_failures(tasks, since, nodes):

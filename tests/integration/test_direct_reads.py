@@ -112,7 +112,8 @@ from ansible_collections.swarmops.core.plugins.module_utils.docker_client import
 from ansible_collections.swarmops.core.plugins.module_utils.stack import deploy
 result = deploy(connect({}, direct_reads=True), json.loads(sys.argv[1]))
 print(json.dumps({"changed": result["changed"], "sdk_imported": "docker" in sys.modules,
-                  "requests_imported": "requests" in sys.modules}))
+                  "requests_imported": "requests" in sys.modules, "http_client_imported": "http.client" in sys.modules,
+                  "write_side_imported": "ansible_collections.swarmops.core.plugins.module_utils.stack_apply" in sys.modules}))
 """
 
 
@@ -131,9 +132,11 @@ def test_a_no_op_deploy_reads_without_importing_the_sdk(swarm, new_stack, debian
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 
-    assert run() == {"changed": False, "sdk_imported": False, "requests_imported": False}
+    assert run() == {"changed": False, "sdk_imported": False, "requests_imported": False,
+                     "http_client_imported": False, "write_side_imported": False}
     compose.write_text(compose.read_text() + "    environment: [CHANGED=1]\n")
-    assert run() == {"changed": True, "sdk_imported": True, "requests_imported": True}
+    assert run() == {"changed": True, "sdk_imported": True, "requests_imported": True,
+                     "http_client_imported": True, "write_side_imported": True}
 
 
 def test_the_sdk_version_is_read_without_importing_the_sdk():

@@ -28,6 +28,7 @@ from ansible_collections.swarmops.core.plugins.module_utils import (  # noqa: E4
     docker_client,
     stack_apply,
     stack_convert,
+    stack_current,
     stack_plan,
 )
 from ansible_collections.swarmops.core.plugins.module_utils.stack import deploy as stack_deploy  # noqa: E402
@@ -183,7 +184,7 @@ def _unordered(spec):
 
 
 def _normalized_specs(client, stack):
-    current = stack_apply.read_current(client, stack)
+    current = stack_current.read_current(client, stack)
     out = {}
     for name, svc in current["services"].items():
         text = json.dumps(stack_plan.normalize(svc["Spec"], current["network_names"]), sort_keys=True)
@@ -379,7 +380,7 @@ def test_update_with_a_stale_version_is_retried(deploy, stacks, swarm):
     assert not deploy(stack, [data], wait=False)[0].get("failed")
     data["services"]["app"]["deploy"]["replicas"] = 2
     model, _ = compose.load([data])
-    plan = stack_plan.make_plan(stack_convert.build(stack, model), stack_apply.read_current(swarm, stack),
+    plan = stack_plan.make_plan(stack_convert.build(stack, model), stack_current.read_current(swarm, stack),
                                 resolve_image="never")
     stale = [a for a in plan.actions if a["action"] == "update"][0]["version"]
     cli("service", "update", "--detach", "--label-add", "sotest=bump", stack + "_app")

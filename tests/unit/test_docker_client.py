@@ -228,7 +228,7 @@ LAYERS = (
     ("docker_common",),
     ("docker_client",),
     # the stack pipeline, one step a layer
-    ("compose_yaml",), ("compose",), ("stack_convert",), ("stack_plan",), ("stack_apply", "stack_query"),
+    ("compose_yaml",), ("compose",), ("stack_convert",), ("stack_plan", "stack_current"), ("stack_apply", "stack_query"),
     ("stack",),
     # swarm, engine and registry, images, hosts
     ("swarm", "engine", "engine_host", "container", "daemon_config", "docker_auth", "http_probe", "image_build", "htpasswd",
@@ -402,3 +402,64 @@ def test_direct_client_with_a_fixed_api_version_only_pings(tmp_path):
     finally:
         engine.close()
     assert client.api_version == "1.41" and engine.seen == ["/_ping"]
+
+
+# ---------------------------------------------------------------- exchange: one HTTP/1.0 request
+
+class _RawSocket:
+    """A stand-in engine on a unix socket that answers one connection with ``answer`` bytes
+    (sent in pieces, as a large engine answer arrives), and keeps the request it read."""
+
+    def __init__(self, path, answer):
+        import socket
+        import threading
+
+        self.request = b""
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(path))
+        self.listener.listen(1)
+
+        def serve():
+            conn, dummy = self.listener.accept()
+            with conn:
+                while b"\r\n\r\n" not in self.request:
+                    self.request += conn.recv(4096)
+                head, dummy, body = self.request.partition(b"\r\n\r\n")
+                length = re.search(rb"Content-Length: (\d+)", head)
+                while length and len(body) < int(length.group(1)):
+                    body += conn.recv(4096)
+                self.request = head + b"\r\n\r\n" + body
+                for start in range(0, len(answer), 50000):
+                    conn.sendall(answer[start:start + 50000])
+
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.thread.join(5)
+        self.listener.close()
+
+
+def test_exchange_reads_the_whole_answer_and_its_headers(tmp_path):
+    body = json.dumps([{"ID": "x" * 100}] * 2000).encode()  # about 230 kB: many reads
+    engine = _RawSocket(tmp_path / "e.sock", b"HTTP/1.0 200 OK\r\nApi-Version: 1.41\r\nContent-Type: application/json\r\n\r\n"
+                        + body)
+    try:
+        answer, payload = docker_client.exchange(str(tmp_path / "e.sock"), 5, "POST", "/v1.41/x?a=1", b'{"k": 1}',
+                                                 {"Content-Type": "application/json"})
+    finally:
+        engine.close()
+    assert (answer.status, answer.reason, answer.getheader("API-Version")) == (200, "OK", "1.41")
+    assert answer.getheader("X-Missing") is None and payload == body
+    assert engine.request.startswith(b"POST /v1.41/x?a=1 HTTP/1.0\r\n")
+    assert b"\r\nContent-Length: 8\r\n" in engine.request and engine.request.endswith(b'\r\n\r\n{"k": 1}')
+
+
+@pytest.mark.parametrize("answer", [b"", b"SSH-2.0-OpenSSH_9.2\r\n", b"HTTP/1.0 200 OK\r\nContent-Type: x"])
+def test_an_answer_that_is_not_http_is_an_os_error(tmp_path, answer):
+    engine = _RawSocket(tmp_path / "e.sock", answer)
+    try:
+        with pytest.raises(OSError, match="the answer is not HTTP"):
+            docker_client.exchange(str(tmp_path / "e.sock"), 5, "GET", "/_ping")
+    finally:
+        engine.close()

@@ -10,7 +10,7 @@ import pytest
 
 docker = pytest.importorskip("docker")
 
-from ansible_collections.swarmops.core.plugins.module_utils import stack_apply  # noqa: E402
+from ansible_collections.swarmops.core.plugins.module_utils import stack_apply, stack_current  # noqa: E402
 from ansible_collections.swarmops.core.plugins.module_utils.stack import _failure_message  # noqa: E402
 
 
@@ -28,7 +28,7 @@ def test_engine_timestamps_parse_with_nanoseconds():
     ("127.0.0.1:5000/app:2", "127.0.0.1:5000/app:2@sha256:abc"),
 ])
 def test_digest_pinning_keeps_the_tag(image, expected):
-    assert stack_apply._with_digest(image, "sha256:abc") == expected
+    assert stack_current._with_digest(image, "sha256:abc") == expected
 
 
 def test_registry_auth_header_only_when_asked(tmp_path, monkeypatch):

@@ -14,7 +14,7 @@ import requests
 
 pytest.importorskip("docker")
 
-from ansible_collections.swarmops.core.plugins.module_utils import stack_apply  # noqa: E402
+from ansible_collections.swarmops.core.plugins.module_utils import stack_apply, stack_current  # noqa: E402
 from ansible_collections.swarmops.core.plugins.module_utils.stack_plan import make_plan  # noqa: E402
 
 from test_stack_plan import empty_current  # noqa: E402
@@ -134,9 +134,9 @@ def test_unresolved_images_are_named_not_parsed_out_of_warnings():
                 raise RuntimeError("manifest unknown")
             return {"Descriptor": {"digest": "sha256:abc"}}
 
-    digests, unresolved = stack_apply.resolve_digests(Registry(), ["app:1", "gone:1", "app:1", "x@sha256:1"])
+    digests, unresolved = stack_current.resolve_digests(Registry(), ["app:1", "gone:1", "app:1", "x@sha256:1"])
     assert digests == {"app:1": "app:1@sha256:abc"} and unresolved == ["gone:1"]
-    assert stack_apply.digest_warning("gone:1").startswith("image gone:1 could not be accessed on a registry")
+    assert stack_current.digest_warning("gone:1").startswith("image gone:1 could not be accessed on a registry")
 
 
 def test_registry_digest_lookups_run_side_by_side():
@@ -148,5 +148,5 @@ def test_registry_digest_lookups_run_side_by_side():
             all_in_flight.wait()  # passes only when every lookup is in flight at once
             return {"Descriptor": {"digest": "sha256:" + image[-1]}}
 
-    digests, unresolved = stack_apply.resolve_digests(SlowRegistry(), images)
+    digests, unresolved = stack_current.resolve_digests(SlowRegistry(), images)
     assert unresolved == [] and digests["app:3"] == "app:3@sha256:3"

@@ -28,7 +28,7 @@ def desired_of(data, stack="st"):
 
 
 def empty_current():
-    return {"services": {}, "networks": {}, "all_networks": {}, "network_names": {},
+    return {"services": {}, "all_services": {}, "networks": {}, "all_networks": {}, "network_names": {},
             "secrets": {}, "all_secrets": {}, "configs": {}, "all_configs": {}}
 
 
