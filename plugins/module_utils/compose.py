@@ -12,7 +12,6 @@ Every error names the source and the key path. Pure apart from reading files.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -430,6 +429,9 @@ def names_of(item):
 
 
 def _unknown(key, fields):
+    # Only a file with a typo needs difflib: not imported with the module.
+    import difflib  # pylint: disable=import-outside-toplevel
+
     close = difflib.get_close_matches(key, list(fields), n=1)
     if close:
         return "unknown key (did you mean %r?)" % close[0]

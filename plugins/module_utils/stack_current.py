@@ -12,8 +12,6 @@ never loads the write side: its compile is part of every module run's start-up.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from ansible_collections.swarmops.core.plugins.module_utils.stack_names import NAMESPACE_LABEL
 
 MAX_REGISTRY_LOOKUPS = 8  # registry digest lookups in flight at once
@@ -63,6 +61,9 @@ def resolve_digests(client, images):
     wanted = sorted({image for image in images if "@" not in image})
     if not wanted:
         return {}, []
+    # Imported here: a deploy that looks up no digest needs no threads.
+    from concurrent.futures import ThreadPoolExecutor  # pylint: disable=import-outside-toplevel
+
     inspect = client.inspect_distribution  # made here, not in a thread: a DirectReadClient makes its SDK client now
 
     def digest_of(image):

@@ -129,6 +129,8 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+# Imported before the collection's other modules, so they compile once (see compile_once).
+from ansible_collections.swarmops.core.plugins.module_utils import compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.swarmops.core.plugins.module_utils.daemon_config import (
     build,
     check_remove,

@@ -224,6 +224,8 @@ failed_step:
   type: str
 """
 
+# Imported before the collection's other modules, so they compile once (see compile_once).
+from ansible_collections.swarmops.core.plugins.module_utils import compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DOCKER_COMMON_ARGS
 from ansible_collections.swarmops.core.plugins.module_utils.image_build import ensure_image, unpacked_context

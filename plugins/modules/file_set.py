@@ -140,6 +140,8 @@ actions:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# Imported before the collection's other modules, so they compile once (see compile_once).
+from ansible_collections.swarmops.core.plugins.module_utils import compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.swarmops.core.plugins.module_utils.file_set import ensure
 from ansible_collections.swarmops.core.plugins.module_utils.runner import run_module
 

@@ -83,6 +83,8 @@ actions:
   sample: ["add user deploy"]
 """
 
+# Imported before the collection's other modules, so they compile once (see compile_once).
+from ansible_collections.swarmops.core.plugins.module_utils import compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.swarmops.core.plugins.module_utils.htpasswd import ensure
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SecretSafeModule, run_module
 

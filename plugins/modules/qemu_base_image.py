@@ -96,6 +96,8 @@ path:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# Imported before the collection's other modules, so they compile once (see compile_once).
+from ansible_collections.swarmops.core.plugins.module_utils import compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.swarmops.core.plugins.module_utils.lab_image import apt_mirror
 from ansible_collections.swarmops.core.plugins.module_utils.qemu_image import ensure
 from ansible_collections.swarmops.core.plugins.module_utils.runner import SwarmOpsError, run_module

@@ -152,6 +152,8 @@ unlock_key:
 
 from ansible.module_utils.basic import AnsibleModule
 
+# Imported before the collection's other modules, so they compile once (see compile_once).
+from ansible_collections.swarmops.core.plugins.module_utils import compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.swarmops.core.plugins.module_utils import swarm
 from ansible_collections.swarmops.core.plugins.module_utils.docker_client import connect
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DOCKER_COMMON_ARGS

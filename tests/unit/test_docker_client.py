@@ -222,8 +222,9 @@ MODULE_UTILS = COLLECTION + ".plugins.module_utils"
 # Lines of descent that never meet (the stack pipeline, swarm, the providers) are ordered
 # arbitrarily among themselves; what matters is that nothing imports back up.
 LAYERS = (
-    # shared leaves: the module runner, the Plan type and pure helpers, importing nothing from the collection
-    ("runner", "dict_paths", "stack_names", "plan", "units", "context_archive", "json_file"),
+    # shared leaves: the module runner, the Plan type and pure helpers, importing nothing from the collection;
+    # compile_once, which every module imports first
+    ("runner", "dict_paths", "stack_names", "plan", "units", "context_archive", "json_file", "compile_once"),
     # the client leaf: connection options, then the engine client
     ("docker_common",),
     ("docker_client",),
