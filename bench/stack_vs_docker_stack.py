@@ -3,7 +3,8 @@
 
 Deploys the tutorial stack (tests/stacks/part5.yml, published on 14581, 18581, 16581) once as stack `sobench-cmp` on the local
 engine's swarm, then times, alternating in each round, three playbooks on localhost:
-  1. five looped no-op swarmops.core.stack_deploy tasks,
+  1. five looped no-op swarmops.core.stack_deploy tasks, the compose file given by path,
+  1b. the same with the file's content given inline (as the stack role passes it: no YAML to parse),
   2. five looped no-op community.docker.docker_stack tasks (the docker CLI underneath),
   3. five looped ansible.builtin.ping tasks: what any module task costs (Python start-up and
      ansible.module_utils.basic on the host, Ansible's own work per task), the lower bound,
@@ -22,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -36,6 +39,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / ".collections"))
 
 import docker  # noqa: E402
+import yaml  # noqa: E402
 
 from ansible_collections.swarmops.core.plugins.module_utils.stack import deploy  # noqa: E402
 
@@ -54,6 +58,21 @@ PLAYS = {
       swarmops.core.stack_deploy:
         name: {stack}
         compose: [{compose}]
+        env: {env}
+        resolve_image: never
+        wait: true
+      loop: {loop}
+      register: r
+      failed_when: r is failed or r is changed
+""",
+    "swarmops.core.stack_deploy inline": """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: No-op stack_deploy, the compose mapping inline
+      swarmops.core.stack_deploy:
+        name: {stack}
+        compose: [{inline}]
         env: {env}
         resolve_image: never
         wait: true
@@ -133,8 +152,9 @@ def main():
                        .replace('"8080:8080"', '"18581:8080"').replace('"6379:6379"', '"16581:6379"'))
     paths = {}
     for name, text in PLAYS.items():
-        path = work / (name.split()[0].replace(".", "_") + ".yml")
-        path.write_text(text.format(stack=STACK, compose=compose, env=env, loop=list(range(LOOP))))
+        path = work / (re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_") + ".yml")
+        path.write_text(text.format(stack=STACK, compose=compose, env=env, loop=list(range(LOOP)),
+                                    inline=json.dumps(yaml.safe_load(compose.read_text()))))
         paths[name] = path
 
     def play(name):
@@ -168,7 +188,7 @@ def main():
         print("No-op redeploy of the part-5 stack, %d looped tasks per playbook, %d rounds, load average %.1f"
               % (LOOP, args.rounds, os.getloadavg()[0]))
         header = ("playbook", "median s", "min s", "CPU s", "per task (med)", "(min)", "(CPU)")
-        print("%-32s %9s %7s %9s %15s %13s %13s" % header)
+        print("%-34s %9s %7s %9s %15s %13s %13s" % header)
         per_task = {}
         for name in PLAYS:
             cells = []
@@ -179,12 +199,13 @@ def main():
                 per_task[name, measure] = cost
                 cells.append("-" if cost is None else "%.3f" % cost)
             row = (name, statistics.median(times[name]), min(times[name]), statistics.median(cpus[name]), *cells)
-            print("%-32s %9.2f %7.2f %9.2f %15s %13s %13s" % row)
+            print("%-34s %9.2f %7.2f %9.2f %15s %13s %13s" % row)
         for measure, label in (("med", "median wall"), ("min", "min wall"), ("cpu", "median CPU")):
             docker_stack = per_task["community.docker.docker_stack", measure]
-            print("by %-12s stack_deploy / docker_stack per task: %.2fx (goal <= 0.5x);"
+            print("by %-12s stack_deploy / docker_stack per task: %.2fx (goal <= 0.5x), inline %.2fx;"
                   " ping / docker_stack: %.2fx (no module task costs less)"
                   % (label, per_task["swarmops.core.stack_deploy", measure] / docker_stack,
+                     per_task["swarmops.core.stack_deploy inline", measure] / docker_stack,
                      per_task["ansible.builtin.ping", measure] / docker_stack))
     finally:
         deploy(client, {"name": STACK, "state": "absent", "wait_timeout": 120}, check_mode=False)
