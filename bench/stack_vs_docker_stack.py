@@ -65,21 +65,6 @@ PLAYS = {
       register: r
       failed_when: r is failed or r is changed
 """,
-    "swarmops.core.stack_deploy inline": """
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: No-op stack_deploy, the compose mapping inline
-      swarmops.core.stack_deploy:
-        name: {stack}
-        compose: [{inline}]
-        env: {env}
-        resolve_image: never
-        wait: true
-      loop: {loop}
-      register: r
-      failed_when: r is failed or r is changed
-""",
     "community.docker.docker_stack": """
 - hosts: localhost
   gather_facts: false
@@ -110,6 +95,9 @@ PLAYS = {
       ansible.builtin.ping:
 """,
 }
+# The same play with the file's content given inline (the {compose} placeholder is filled with a mapping).
+PLAYS = dict(list(PLAYS.items())[:1] + [("swarmops.core.stack_deploy inline", PLAYS["swarmops.core.stack_deploy"])]
+             + list(PLAYS.items())[1:])
 
 
 def ensure_image(client):
@@ -153,8 +141,8 @@ def main():
     paths = {}
     for name, text in PLAYS.items():
         path = work / (re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_") + ".yml")
-        path.write_text(text.format(stack=STACK, compose=compose, env=env, loop=list(range(LOOP)),
-                                    inline=json.dumps(yaml.safe_load(compose.read_text()))))
+        source = json.dumps(yaml.safe_load(compose.read_text())) if name.endswith(" inline") else compose
+        path.write_text(text.format(stack=STACK, compose=source, env=env, loop=list(range(LOOP))))
         paths[name] = path
 
     def play(name):
