@@ -21,6 +21,8 @@ import time
 
 SERVICE_PROPERTIES = ("ActiveState", "UnitFileState", "ExecMainStartTimestamp", "InvocationID")
 RECORD_VERSION = 1
+# What a node drained for a restart had before: a node already drained is not drained again.
+DRAIN_RECORD_AVAILABILITIES = ("active", "pause")
 
 
 def parse_dpkg(text):
@@ -113,6 +115,16 @@ def make_record(service, server_version, verified_for, now=None):
     return dict(version=RECORD_VERSION, started=service["started"], invocation_id=service["invocation_id"],
                 server_version=server_version, verified_for=verified_for,
                 verified_at=int(time.time() if now is None else now))
+
+
+def drain_record(record):
+    """A drain record (written by the docker_engine role before it drains a swarm node for a
+    restart, removed once it set the node back) -> {node, availability}, or None when there is
+    none or it is not one (pure)."""
+    if (isinstance(record, dict) and isinstance(record.get("node"), str) and record["node"]
+            and record.get("availability") in DRAIN_RECORD_AVAILABILITIES):
+        return {"node": record["node"], "availability": record["availability"]}
+    return None
 
 
 def record_is_current(record, service, verified_for):

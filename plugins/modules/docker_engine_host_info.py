@@ -55,6 +55,12 @@ options:
         (C(image), C(source), C(command), C(expect)).
     type: dict
     default: {}
+  drain_record:
+    description:
+      - The file in which the C(swarmops.core.docker_engine) role records the availability of a swarm
+        node it drains before restarting the engine, removed once the node is set back. Returned in
+        RV(drain_record), so that a run after one that could not set the node back does it.
+    type: path
   engine_facts:
     description: Also read the engine's facts when the service is active.
     type: bool
@@ -133,6 +139,19 @@ verified:
   description: Whether O(verify_record) records a successful smoke run of the daemon's current start with O(verified_for).
   returned: always
   type: bool
+drain_record:
+  description:
+    - The node and the availability to set it back to, from O(drain_record); null when there is no
+      such file, or it does not hold a node ID and an availability of V(active) or V(pause).
+  returned: always
+  type: dict
+  contains:
+    node:
+      description: The swarm node ID.
+      type: str
+    availability:
+      description: The availability the node had before the drain.
+      type: str
 engine:
   description: The engine's facts as M(swarmops.core.docker_engine_info) returns them; null when not read.
   returned: always
@@ -149,6 +168,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmops.core.plugins.module_utils import compile_once  # noqa: F401 pylint: disable=unused-import
 from ansible_collections.swarmops.core.plugins.module_utils.docker_common import DOCKER_COMMON_ARGS
 from ansible_collections.swarmops.core.plugins.module_utils.engine_host import (
+    drain_record,
     group_members,
     missing_users,
     newest_mtime,
@@ -185,6 +205,7 @@ def run(module):
         users_missing=missing_users(params["users"]), group_members=group_members(params["group"]), engine=None,
         verified=bool(params["verify_record"])
         and record_is_current(read_json(params["verify_record"]), service, params["verified_for"]),
+        drain_record=drain_record(read_json(params["drain_record"])) if params["drain_record"] else None,
     )
     if params["engine_facts"] and service["active_state"] == "active":
         facts, error = read_engine(module)
@@ -207,6 +228,7 @@ def main():
             group=dict(type="str", default="docker"),
             verify_record=dict(type="path"),
             verified_for=dict(type="dict", default={}),
+            drain_record=dict(type="path"),
             engine_facts=dict(type="bool", default=False),
         ),
         supports_check_mode=True,

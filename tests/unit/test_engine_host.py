@@ -9,6 +9,7 @@ import pytest
 
 from ansible_collections.swarmops.core.plugins.module_utils.engine_host import (
     RECORD_VERSION,
+    drain_record,
     group_members,
     make_record,
     missing_users,
@@ -103,6 +104,18 @@ def test_record_is_current_only_for_this_start_and_this_verification():
     assert not record_is_current(None, SERVICE, FOR)
     never_started = dict(SERVICE, started=0)
     assert not record_is_current(make_record(never_started, None, FOR), never_started, FOR)
+
+
+def test_a_drain_record_names_a_node_and_an_availability_to_set_back():
+    assert drain_record({"node": "abc123", "availability": "active"}) == {"node": "abc123", "availability": "active"}
+    assert drain_record({"node": "abc123", "availability": "pause", "extra": 1}) == {
+        "node": "abc123", "availability": "pause"}
+    # Not a record to act on: absent or unreadable (read_json's None), no node, or an availability
+    # the role never drains from (a node already drained is not drained again).
+    for record in (None, [], {"availability": "active"}, {"node": "", "availability": "active"},
+                   {"node": 7, "availability": "active"}, {"node": "abc123", "availability": "drain"},
+                   {"node": "abc123"}):
+        assert drain_record(record) is None
 
 
 def test_verified_for_takes_the_smoke_run_parameters():
