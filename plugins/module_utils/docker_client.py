@@ -424,16 +424,19 @@ class DirectReadClient:
         except SwarmOpsError as exc:
             raise _unreachable(settings, exc)
 
-    def _request(self, method, path, params=None, versioned=True, body=None, headers=None):
-        """One HTTP request on the socket: (response, body bytes); OSError -> SwarmOpsError."""
+    def _target(self, path, params=None, versioned=True):
+        """The request target: the versioned path and the query (None values left out, as requests does)."""
         from urllib.parse import urlencode  # pylint: disable=import-outside-toplevel
 
         url = ("/v%s%s" % (self.api_version, path)) if versioned else path
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        if query:
-            url += "?" + urlencode(query)
+        return url + "?" + urlencode(query) if query else url
+
+    def _request(self, method, path, params=None, versioned=True, body=None, headers=None):
+        """One HTTP request on the socket: (response, body bytes); OSError -> SwarmOpsError."""
         try:
-            return exchange(self._socket_path, self._settings["timeout"], method, url, body, headers)
+            return exchange(self._socket_path, self._settings["timeout"], method,
+                            self._target(path, params, versioned), body, headers)
         except OSError as exc:
             raise SwarmOpsError("%s %s: %s" % (method, path, exc))
 
@@ -461,7 +464,7 @@ class DirectReadClient:
 
             error = requests.Response()
             error.status_code, error.reason, error._content = response.status, response.reason, answer  # pylint: disable=protected-access
-            error.url = "http+docker://localhost/v%s%s" % (self.api_version, path)
+            error.url = "http+docker://localhost" + self._target(path, params)  # the SDK's own, for a unix socket
             _raise_for_status(error)
         return json.loads(answer.decode("utf-8")) if answer else None
 
